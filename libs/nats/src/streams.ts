@@ -1,0 +1,151 @@
+// The declared JetStream streams and KV buckets of the contract, and an idempotent
+// "ensure" that creates or updates them. Every service runs it at start, concurrently:
+// a create race resolves into an update of the same declared config.
+import { Kvm } from '@nats-io/kv';
+import {
+  DiscardPolicy,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+  type StreamInfo,
+} from '@nats-io/jetstream';
+import { nanos, type NatsConnection } from '@nats-io/nats-core';
+import type { Contract } from './subjects.js';
+
+export interface StreamSettings {
+  /** Replicas of every stream and bucket (1 for a single server, 3 in a cluster). */
+  replicas: number;
+  /** History kept per channel, in messages. */
+  historyMaxMsgsPerChannel: number;
+  /** History kept per channel, in milliseconds. */
+  historyMaxAgeMs: number;
+  /** How long an ingested message waits for a fan-out worker before it is dropped. */
+  ingestMaxAgeMs: number;
+  /** Idempotency window for `Nats-Msg-Id`, in milliseconds. */
+  duplicateWindowMs: number;
+  /** Largest stored message, in bytes. */
+  maxMessageBytes: number;
+}
+
+export const defaultStreamSettings: StreamSettings = {
+  replicas: 1,
+  historyMaxMsgsPerChannel: 1000,
+  historyMaxAgeMs: 24 * 3600_000,
+  ingestMaxAgeMs: 7 * 24 * 3600_000,
+  duplicateWindowMs: 2 * 60_000,
+  maxMessageBytes: 1024 * 1024,
+};
+
+type DeclaredStream = Partial<StreamConfig> & { name: string };
+
+/** RT_IN: work queue of published messages, removed once a fan-out worker acks them. */
+export function ingestStreamConfig(c: Contract, s: StreamSettings): DeclaredStream {
+  return {
+    name: c.ingestStream,
+    description: 'Cascade ingest: published messages waiting for their fan-out worker',
+    subjects: [c.ingestAll],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    // A full ingest stream must refuse new publishes (the publisher sees an error) rather
+    // than drop messages that were already acknowledged.
+    discard: DiscardPolicy.New,
+    max_age: nanos(s.ingestMaxAgeMs),
+    duplicate_window: nanos(s.duplicateWindowMs),
+    max_msg_size: s.maxMessageBytes,
+    num_replicas: s.replicas,
+  };
+}
+
+/** RT_HIST: every channel's ordered history, bounded per channel by count and age. */
+export function historyStreamConfig(c: Contract, s: StreamSettings): DeclaredStream {
+  return {
+    name: c.historyStream,
+    description: 'Cascade history: per-channel ordered messages (subject = channel)',
+    subjects: [c.historyAll],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_msgs_per_subject: s.historyMaxMsgsPerChannel,
+    max_age: nanos(s.historyMaxAgeMs),
+    duplicate_window: nanos(Math.min(s.duplicateWindowMs, s.historyMaxAgeMs)),
+    max_msg_size: s.maxMessageBytes + 4096,
+    allow_direct: true,
+    num_replicas: s.replicas,
+  };
+}
+
+const STREAM_NAME_IN_USE = 10058;
+
+function isApiError(e: unknown, code: number): boolean {
+  return e instanceof JetStreamApiError && e.code === code;
+}
+
+/** The fields of `declared` whose value differs in `actual` (shallow, JSON-compared). */
+export function configDrift(declared: Record<string, unknown>, actual: Record<string, unknown>): string[] {
+  return Object.keys(declared).filter((k) => JSON.stringify(declared[k]) !== JSON.stringify(actual[k]));
+}
+
+/**
+ * Creates the stream, or updates it to the declared config when it exists and differs.
+ * Fields the server cannot change (storage, retention) surface as the server's error.
+ */
+export async function ensureStream(jsm: JetStreamManager, declared: DeclaredStream): Promise<StreamInfo> {
+  let info: StreamInfo;
+  try {
+    info = await jsm.streams.info(declared.name);
+  } catch (e) {
+    if (!isApiError(e, 10059)) throw e;
+    try {
+      return await jsm.streams.add(declared);
+    } catch (addErr) {
+      // Another service created it between our info and add: fall through to update.
+      if (!isApiError(addErr, STREAM_NAME_IN_USE)) throw addErr;
+      info = await jsm.streams.info(declared.name);
+    }
+  }
+  const drift = configDrift(declared, info.config as unknown as Record<string, unknown>);
+  if (drift.length === 0) return info;
+  try {
+    return await jsm.streams.update(declared.name, { ...info.config, ...declared });
+  } catch (e) {
+    throw new Error(`stream ${declared.name}: cannot update ${drift.join(', ')} to the declared config`, { cause: e });
+  }
+}
+
+export interface BucketDeclaration {
+  name: string;
+  /** Entry lifetime in ms (0 = keep). */
+  ttlMs: number;
+  /** Values kept per key. */
+  history: number;
+}
+
+/** The KV buckets of the contract. Leases and presence entries expire on their own. */
+export function bucketDeclarations(c: Contract): BucketDeclaration[] {
+  return [
+    { name: c.buckets.leases, ttlMs: 15_000, history: 1 },
+    { name: c.buckets.presence, ttlMs: 120_000, history: 1 },
+    { name: c.buckets.groups, ttlMs: 0, history: 1 },
+  ];
+}
+
+/** Creates the bucket, or brings its TTL, history and replicas to the declared values. */
+export async function ensureBucket(nc: NatsConnection, jsm: JetStreamManager, b: BucketDeclaration, replicas: number): Promise<void> {
+  await new Kvm(nc).create(b.name, { history: b.history, ttl: b.ttlMs, replicas });
+  // Kvm.create opens an existing bucket as it is; bring it to the declared config.
+  const streamName = `KV_${b.name}`;
+  const info = await jsm.streams.info(streamName);
+  const want = { max_age: nanos(b.ttlMs), max_msgs_per_subject: b.history, num_replicas: replicas };
+  if (configDrift(want, info.config as unknown as Record<string, unknown>).length > 0) {
+    await jsm.streams.update(streamName, { ...info.config, ...want });
+  }
+}
+
+/** Ensures every stream and bucket of the contract. Safe to run from every service at once. */
+export async function ensureContract(nc: NatsConnection, jsm: JetStreamManager, c: Contract, s: StreamSettings): Promise<void> {
+  await ensureStream(jsm, ingestStreamConfig(c, s));
+  await ensureStream(jsm, historyStreamConfig(c, s));
+  for (const b of bucketDeclarations(c)) await ensureBucket(nc, jsm, b, s.replicas);
+}

@@ -1,0 +1,220 @@
+// msgpack encoding and strict decoding of frames. Decoding never throws: every malformed,
+// truncated, oversize or wrongly typed input becomes a ProtocolError with a code.
+import { Decoder, Encoder } from '@msgpack/msgpack';
+import { parseChannel } from './channels.js';
+import { ErrorCode } from './codes.js';
+import { ProtocolError, type Decoded } from './errors.js';
+import {
+  FrameType,
+  PROTOCOL_VERSION,
+  type ClientFrame,
+  type InboundFrame,
+  type ServerFrame,
+  type StreamPosition,
+} from './frames.js';
+
+/** Default largest frame a server accepts, in bytes. */
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
+/** Longest token accepted in `connect`, in bytes of UTF-8. */
+export const MAX_TOKEN_LENGTH = 8 * 1024;
+/** Longest idempotency key, in characters. */
+export const MAX_KEY_LENGTH = 128;
+/** Longest client name/version string in `connect`. */
+export const MAX_CLIENT_NAME_LENGTH = 64;
+/** Deepest nesting of arrays and maps inside `data`. */
+export const MAX_DATA_DEPTH = 32;
+const MAX_REQUEST_ID = 0xffff_ffff;
+const KEY_RE = /^[A-Za-z0-9_\-:.=+/]+$/;
+
+// Encoders keep a growing internal buffer: one per module avoids re-allocating it per frame.
+// Encoding is synchronous, so sharing is safe.
+const encoder = new Encoder({ ignoreUndefined: true, maxDepth: MAX_DATA_DEPTH + 2 });
+const decoders = new Map<number, Decoder>();
+
+function decoderFor(maxBytes: number): Decoder {
+  let d = decoders.get(maxBytes);
+  if (!d) {
+    // Every string, element or entry costs at least one byte, so the frame size bounds
+    // every declared length; this stops a 10-byte frame from announcing a 4-GiB array.
+    d = new Decoder({
+      maxStrLength: maxBytes,
+      maxBinLength: maxBytes,
+      maxArrayLength: maxBytes,
+      maxMapLength: maxBytes,
+      maxExtLength: maxBytes,
+    });
+    decoders.set(maxBytes, d);
+  }
+  return d;
+}
+
+/** Encodes one value as msgpack (used for `data` payloads and for whole frames). */
+export function encodeValue(value: unknown): Uint8Array {
+  return encoder.encode(value);
+}
+
+export function encodeServerFrame(frame: ServerFrame): Uint8Array {
+  return encoder.encode(frame);
+}
+
+export function encodeClientFrame(frame: ClientFrame): Uint8Array {
+  return encoder.encode(frame);
+}
+
+const DATA_KEY = encoder.encode('data');
+
+/**
+ * Builds a `message` (or `ephemeral`) frame around an already encoded `data` payload
+ * without decoding it: the fields map is encoded, its header widened by one entry, and the
+ * `data` key plus payload appended. This is how one publish becomes the exact bytes every
+ * subscriber receives. `fields` must have at most 14 defined keys.
+ */
+export function encodeFrameWithPayload(
+  fields: { t: number } & Record<string, string | number | boolean | undefined>,
+  payload: Uint8Array,
+): Uint8Array {
+  const head = encoder.encodeSharedRef(fields);
+  const header = head[0]!;
+  if (header < 0x80 || header > 0x8e) throw new RangeError('frame fields must be a map of at most 14 entries');
+  const out = new Uint8Array(head.length + DATA_KEY.length + payload.length);
+  out.set(head, 0);
+  out[0] = header + 1;
+  out.set(DATA_KEY, head.length);
+  out.set(payload, head.length + DATA_KEY.length);
+  return out;
+}
+
+/** Decodes one msgpack value that must fill `bytes` exactly. */
+function decodeOne(bytes: Uint8Array, maxBytes: number): Decoded<unknown> {
+  try {
+    return { ok: true, frame: decoderFor(maxBytes).decode(bytes) };
+  } catch (cause) {
+    return { ok: false, error: new ProtocolError(ErrorCode.BadRequest, 'frame is not one valid msgpack value', undefined, { cause }) };
+  }
+}
+
+function isPlainMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+
+function fail(code: ErrorCode, message: string, id?: number): { ok: false; error: ProtocolError } {
+  return { ok: false, error: new ProtocolError(code, message, id) };
+}
+
+function isRequestId(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_REQUEST_ID;
+}
+
+function isSeq(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function payloadOf(data: unknown, id?: number): Decoded<Uint8Array> {
+  if (data === undefined) return fail(ErrorCode.BadRequest, 'data is required', id);
+  try {
+    return { ok: true, frame: encoder.encode(data) };
+  } catch (cause) {
+    return {
+      ok: false,
+      error: new ProtocolError(ErrorCode.BadRequest, `data is nested deeper than ${MAX_DATA_DEPTH} levels`, id, { cause }),
+    };
+  }
+}
+
+export interface DecodeLimits {
+  /** Largest accepted frame in bytes (default 64 KiB). */
+  maxFrameBytes?: number;
+}
+
+/**
+ * Strictly decodes a frame sent by a client. Channel names are validated here, so a
+ * decoded frame never carries a name that could become a wildcard or foreign subject.
+ * Unknown fields are ignored (forward compatibility); known fields must have their type.
+ */
+export function decodeClientFrame(bytes: Uint8Array, limits: DecodeLimits = {}): Decoded<InboundFrame> {
+  const max = limits.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  if (bytes.length === 0) return fail(ErrorCode.BadRequest, 'frame is empty');
+  if (bytes.length > max) return fail(ErrorCode.PayloadTooLarge, `frame is larger than ${max} bytes`);
+  const decoded = decodeOne(bytes, max);
+  if (!decoded.ok) return decoded;
+  const f = decoded.frame;
+  if (!isPlainMap(f)) return fail(ErrorCode.BadRequest, 'frame must be a msgpack map');
+  const t = f['t'];
+  if (typeof t !== 'number' || !Number.isInteger(t)) return fail(ErrorCode.BadRequest, 'frame type t must be an integer');
+
+  if (t === FrameType.Connect) {
+    const v = f['v'] ?? PROTOCOL_VERSION;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) return fail(ErrorCode.BadRequest, 'connect.v must be a positive integer');
+    const token = f['token'];
+    if (token !== undefined && (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH)) {
+      return fail(ErrorCode.BadRequest, `connect.token must be a non-empty string of at most ${MAX_TOKEN_LENGTH} characters`);
+    }
+    const client = f['client'];
+    if (client !== undefined && (typeof client !== 'string' || client.length > MAX_CLIENT_NAME_LENGTH)) {
+      return fail(ErrorCode.BadRequest, `connect.client must be a string of at most ${MAX_CLIENT_NAME_LENGTH} characters`);
+    }
+    return { ok: true, frame: { t: 1, v, token, client } };
+  }
+
+  if (t === FrameType.Ephemeral) {
+    const ch = parseChannel(f['ch']);
+    if (!ch.ok) return fail(ErrorCode.InvalidChannel, ch.reason);
+    const payload = payloadOf(f['data']);
+    if (!payload.ok) return payload;
+    return { ok: true, frame: { t: 5, ch: ch.channel.name, payload: payload.frame } };
+  }
+
+  if (t !== FrameType.Subscribe && t !== FrameType.Unsubscribe && t !== FrameType.Publish) {
+    return fail(ErrorCode.UnknownFrameType, `unknown frame type ${t}`, isRequestId(f['id']) ? f['id'] : undefined);
+  }
+  const id = f['id'];
+  if (!isRequestId(id)) return fail(ErrorCode.BadRequest, `id must be an integer from 1 to ${MAX_REQUEST_ID}`);
+  const ch = parseChannel(f['ch']);
+  if (!ch.ok) return fail(ErrorCode.InvalidChannel, ch.reason, id);
+  const channel = ch.channel.name;
+
+  if (t === FrameType.Subscribe) {
+    const since = f['since'];
+    let position: StreamPosition | undefined;
+    if (since !== undefined) {
+      if (!isPlainMap(since) || typeof since['ep'] !== 'string' || since['ep'].length > 64 || !isSeq(since['seq'])) {
+        return fail(ErrorCode.BadRequest, 'since must be {ep: string, seq: non-negative integer}', id);
+      }
+      position = { ep: since['ep'], seq: since['seq'] };
+    }
+    return { ok: true, frame: { t: 2, id, ch: channel, since: position } };
+  }
+  if (t === FrameType.Unsubscribe) return { ok: true, frame: { t: 3, id, ch: channel } };
+
+  const key = f['key'];
+  if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH || !KEY_RE.test(key))) {
+    return fail(ErrorCode.BadRequest, `key must be 1-${MAX_KEY_LENGTH} characters of letters, digits and _ - : . = + /`, id);
+  }
+  const echo = f['echo'] ?? true;
+  if (typeof echo !== 'boolean') return fail(ErrorCode.BadRequest, 'echo must be a boolean', id);
+  const payload = payloadOf(f['data'], id);
+  if (!payload.ok) return payload;
+  return { ok: true, frame: { t: 4, id, ch: channel, payload: payload.frame, key, echo } };
+}
+
+const SERVER_TYPES = new Set<number>([101, 102, 103, 104, 105, 106, 107]);
+
+/**
+ * Decodes a frame sent by a server (for the client SDK and tests). Checks the frame is a
+ * map with a known server type; field-level checks are the SDK's business.
+ */
+export function decodeServerFrame(bytes: Uint8Array, limits: DecodeLimits = {}): Decoded<ServerFrame> {
+  const max = limits.maxFrameBytes ?? 16 * 1024 * 1024;
+  if (bytes.length > max) return fail(ErrorCode.PayloadTooLarge, `frame is larger than ${max} bytes`);
+  const decoded = decodeOne(bytes, max);
+  if (!decoded.ok) return decoded;
+  const f = decoded.frame;
+  if (!isPlainMap(f)) return fail(ErrorCode.BadRequest, 'frame must be a msgpack map');
+  if (typeof f['t'] !== 'number' || !SERVER_TYPES.has(f['t'])) return fail(ErrorCode.UnknownFrameType, `unknown frame type ${String(f['t'])}`);
+  return { ok: true, frame: f as unknown as ServerFrame };
+}
+
+/** Decodes a stored or forwarded `data` payload back to its value. */
+export function decodeValue(payload: Uint8Array): Decoded<unknown> {
+  return decodeOne(payload, Math.max(payload.length, 1));
+}

@@ -1,0 +1,103 @@
+// Frame types of the client protocol: the shapes on the wire (msgpack maps) and the
+// checked shapes the server works with after decoding. docs/protocol.md is the prose twin.
+import type { ChannelName } from './channels.js';
+
+/** Version of this protocol; a client may name it in `connect.v`. */
+export const PROTOCOL_VERSION = 1;
+
+/** The `t` field of every frame. Client frames are below 100, server frames from 101. */
+export const FrameType = {
+  Connect: 1,
+  Subscribe: 2,
+  Unsubscribe: 3,
+  Publish: 4,
+  Ephemeral: 5,
+  Connected: 101,
+  Reply: 102,
+  Message: 103,
+  EphemeralMessage: 104,
+  Presence: 105,
+  Error: 106,
+  Reconnect: 107,
+} as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+/** A position in a channel's history: the epoch names the history's lifetime, seq counts from 1. */
+export interface StreamPosition {
+  ep: string;
+  seq: number;
+}
+
+// ---- client -> server, as a client writes them ----
+
+export interface ConnectFrame { t: 1; v?: number; token?: string; client?: string }
+export interface SubscribeFrame { t: 2; id: number; ch: string; since?: StreamPosition }
+export interface UnsubscribeFrame { t: 3; id: number; ch: string }
+export interface PublishFrame { t: 4; id: number; ch: string; data: unknown; key?: string; echo?: boolean }
+export interface EphemeralFrame { t: 5; ch: string; data: unknown }
+export type ClientFrame = ConnectFrame | SubscribeFrame | UnsubscribeFrame | PublishFrame | EphemeralFrame;
+
+// ---- client -> server, as the server holds them after strict decoding ----
+
+export interface InboundConnect { t: 1; v: number; token: string | undefined; client: string | undefined }
+export interface InboundSubscribe { t: 2; id: number; ch: ChannelName; since: StreamPosition | undefined }
+export interface InboundUnsubscribe { t: 3; id: number; ch: ChannelName }
+export interface InboundPublish {
+  t: 4;
+  id: number;
+  ch: ChannelName;
+  /** The `data` value, re-encoded as exactly one msgpack value: stored and forwarded as is. */
+  payload: Uint8Array;
+  key: string | undefined;
+  /** false: do not deliver this message back to the publishing connection. */
+  echo: boolean;
+}
+export interface InboundEphemeral { t: 5; ch: ChannelName; payload: Uint8Array }
+export type InboundFrame = InboundConnect | InboundSubscribe | InboundUnsubscribe | InboundPublish | InboundEphemeral;
+
+// ---- server -> client ----
+
+export interface ConnectedFrame {
+  t: 101;
+  v: number;
+  /** This connection's id, unique across the cluster. */
+  client: string;
+  user: string;
+  /** Server limits the client should respect. */
+  limits: { frame: number; subs: number };
+}
+/** Success answer to a request frame (subscribe, unsubscribe, publish), matched by `id`. */
+export interface ReplyFrame {
+  t: 102;
+  id: number;
+  /** subscribe with `since`: false means the missed messages could not be delivered; reload state. */
+  recovered?: boolean;
+  /** publish: the message was a duplicate of one already accepted with the same key. */
+  dup?: boolean;
+}
+export interface MessageFrame {
+  t: 103;
+  ch: string;
+  seq: number;
+  ep: string;
+  /** Publish time, milliseconds since the Unix epoch, set by the server. */
+  ts: number;
+  /** Publishing user id, set by the server from the connection's identity; absent for backend publishes without one. */
+  from?: string;
+  /** The publisher's idempotency key, when it gave one. */
+  key?: string;
+  data: unknown;
+}
+export interface EphemeralMessageFrame { t: 104; ch: string; ts: number; from?: string; data: unknown }
+export interface PresenceMember { user: string; client: string }
+export interface PresenceFrame { t: 105; ch: string; join?: PresenceMember[]; leave?: PresenceMember[]; count?: number }
+export interface ErrorFrame { t: 106; id?: number; ch?: string; code: number; msg: string }
+export interface ReconnectFrame { t: 107; delay: number; reason: string }
+export type ServerFrame =
+  | ConnectedFrame
+  | ReplyFrame
+  | MessageFrame
+  | EphemeralMessageFrame
+  | PresenceFrame
+  | ErrorFrame
+  | ReconnectFrame;

@@ -1,0 +1,52 @@
+// The publish port and its NATS adapter: durable publishes go into the ingest stream and
+// are acknowledged once JetStream stored them; ephemeral frames go straight to live.
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { Header, type Contract } from '@cascade/nats';
+import type { ChannelName } from '@cascade/protocol';
+
+export interface PublishMeta {
+  /** Publishing user, from the connection's identity (never from the client frame). */
+  from: string;
+  /** Idempotency key chosen by the client; scoped to (user, channel). */
+  key: string | undefined;
+}
+
+/**
+ * `publish` resolves only after the message is durably stored in the ingest stream; it
+ * will then be sequenced and delivered even if this node dies. `duplicate` is true when
+ * the same (user, channel, key) was already accepted within the duplicate window.
+ * `ephemeral` is fire-and-forget: delivered to current subscribers, never stored.
+ */
+export interface IngestPort {
+  publish(channel: ChannelName, payload: Uint8Array, meta: PublishMeta): Promise<{ duplicate: boolean }>;
+  ephemeral(channel: ChannelName, frame: Uint8Array): void;
+}
+
+export class NatsIngest implements IngestPort {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly contract: Contract,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async publish(channel: ChannelName, payload: Uint8Array, meta: PublishMeta): Promise<{ duplicate: boolean }> {
+    const h = natsHeaders();
+    h.set(Header.From, meta.from);
+    if (meta.key !== undefined) h.set(Header.Key, meta.key);
+    const ack = await this.js.publish(this.contract.ingest(channel), payload, {
+      headers: h,
+      timeout: this.timeoutMs,
+      // Keys are scoped per user and channel, so two users' keys can never collide.
+      ...(meta.key === undefined ? {} : { msgID: `${meta.from}|${channel}|${meta.key}` }),
+    });
+    return { duplicate: ack.duplicate };
+  }
+
+  ephemeral(channel: ChannelName, frame: Uint8Array): void {
+    const h = natsHeaders();
+    h.set(Header.Ephemeral, '1');
+    this.nc.publish(this.contract.live(channel), frame, { headers: h });
+  }
+}

@@ -1,0 +1,54 @@
+// The ordered write of one message: take the channel's next sequence, build the client
+// frame once, append it to history behind the fence, then emit the same bytes live.
+// A message is only emitted live after it is stored, so live never runs ahead of history.
+import { FrameType, encodeFrameWithPayload, type ChannelName } from '@cascade/protocol';
+import type { HistoryLog } from './history-log.js';
+import type { IngestMessage } from './ingest.js';
+import type { ChannelPositions } from './positions.js';
+
+/** Where finished frames go live (core NATS `<prefix>.live.<ch>` in production). */
+export interface LiveOutput {
+  emit(channel: ChannelName, frame: Uint8Array): void;
+}
+
+export type SequenceOutcome =
+  | { kind: 'stored'; seq: number; epoch: string }
+  | { kind: 'redelivered' }
+  /** The fence kept failing: another writer is active on this channel. Retry later. */
+  | { kind: 'contended' };
+
+const FENCE_RETRIES = 3;
+
+export class Sequencer {
+  constructor(
+    private readonly history: HistoryLog,
+    private readonly live: LiveOutput,
+    private readonly positions: ChannelPositions,
+  ) {}
+
+  async sequence(m: IngestMessage): Promise<SequenceOutcome> {
+    for (let attempt = 0; attempt < FENCE_RETRIES; attempt++) {
+      const pos = this.positions.get(m.channel) ?? (await this.history.head(m.channel));
+      const seq = pos.seq + 1;
+      const frame = encodeFrameWithPayload(
+        { t: FrameType.Message, ch: m.channel, seq, ep: pos.epoch, ts: m.ts, from: m.from, key: m.key },
+        m.payload,
+      );
+      const r = await this.history.append(m.channel, { seq, epoch: pos.epoch, ts: m.ts, frame, dedupeId: `in:${m.ingestSeq}` }, pos.lastStored);
+      if (r.kind === 'stored') {
+        this.positions.set(m.channel, { epoch: pos.epoch, seq, lastStored: r.stored });
+        this.live.emit(m.channel, frame);
+        return { kind: 'stored', seq, epoch: pos.epoch };
+      }
+      // Our cached position is stale either way: read it back from history next time.
+      this.positions.forget(m.channel);
+      if (r.kind === 'duplicate') {
+        // Stored by an earlier delivery that may have died before emitting it: emit the
+        // stored bytes again; subscribers drop a sequence they already have.
+        this.live.emit(m.channel, r.frame);
+        return { kind: 'redelivered' };
+      }
+    }
+    return { kind: 'contended' };
+  }
+}
