@@ -10,3 +10,12 @@ export { natsFixture, type NatsFixture } from './nats-fixture.js';
 export { spawnService, type ServiceProcess, type SpawnServiceOptions } from './processes.js';
 export type { ExitInfo } from './child.js';
 export { TestWsClient, type ConnectOptions, type CloseInfo } from './ws-client.js';
+export {
+  serviceEntry,
+  startCascade,
+  startCascadeService,
+  uniquePrefix,
+  type CascadeServiceName,
+  type CascadeSystem,
+  type EdgeProcess,
+} from './system.js';

@@ -1,0 +1,92 @@
+// Starts Cascade's services as child processes against a given NATS, the way a deployment
+// runs them, for end-to-end tests. Services are addressed by entry path, never imported.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { freePort } from './ports.js';
+import { repoRoot } from './repo.js';
+import { spawnService, type ServiceProcess } from './processes.js';
+
+export type CascadeServiceName = 'edge-gateway' | 'fan-out-worker' | 'history' | 'presence';
+
+export interface EdgeProcess {
+  readonly port: number;
+  /** ws://127.0.0.1:<port>/ */
+  readonly url: string;
+  readonly process: ServiceProcess;
+}
+
+export interface CascadeSystem {
+  /** The subject prefix this system uses (unique per system, so tests never share streams). */
+  readonly prefix: string;
+  readonly natsUrl: string;
+  readonly edges: EdgeProcess[];
+  readonly services: Map<CascadeServiceName, ServiceProcess[]>;
+  /** Environment every service got (NATS_URL, RT_PREFIX, ...), for starting more. */
+  readonly env: Record<string, string>;
+  startEdge(env?: Record<string, string>): Promise<EdgeProcess>;
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** A subject prefix unique to this test run: a letter, then hex (fits RT_PREFIX's rule). */
+export function uniquePrefix(): string {
+  return `t${randomBytes(5).toString('hex')}`;
+}
+
+export function serviceEntry(name: CascadeServiceName): string {
+  return join(repoRoot(), 'services', name, 'src', 'main.ts');
+}
+
+const READY: Record<CascadeServiceName, string> = {
+  'edge-gateway': 'edge-gateway ready',
+  'fan-out-worker': 'fan-out-worker ready',
+  history: 'history ready',
+  presence: 'presence ready',
+};
+
+export function startCascadeService(name: CascadeServiceName, env: Record<string, string>): Promise<ServiceProcess> {
+  return spawnService({ name, entry: serviceEntry(name), env, ready: READY[name], timeoutMs: 30_000 });
+}
+
+export async function startCascade(o: {
+  natsUrl: string;
+  edges?: number;
+  prefix?: string;
+  env?: Record<string, string>;
+  /** Services besides the edges (default: all three). */
+  services?: Exclude<CascadeServiceName, 'edge-gateway'>[];
+}): Promise<CascadeSystem> {
+  const prefix = o.prefix ?? uniquePrefix();
+  const env: Record<string, string> = { NATS_URL: o.natsUrl, RT_PREFIX: prefix, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...o.env };
+  const services = new Map<CascadeServiceName, ServiceProcess[]>();
+  const edges: EdgeProcess[] = [];
+  const all: ServiceProcess[] = [];
+  const add = (name: CascadeServiceName, p: ServiceProcess) => {
+    services.set(name, [...(services.get(name) ?? []), p]);
+    all.push(p);
+  };
+  const startEdge = async (extra: Record<string, string> = {}): Promise<EdgeProcess> => {
+    const port = await freePort();
+    const p = await startCascadeService('edge-gateway', { ...env, EDGE_PORT: String(port), ...extra });
+    add('edge-gateway', p);
+    const edge = { port, url: `ws://127.0.0.1:${port}/`, process: p };
+    edges.push(edge);
+    return edge;
+  };
+  const stop = async () => {
+    await Promise.all(all.map((p) => p.stop('SIGTERM', 5000)));
+  };
+  try {
+    // The first service creates the streams; starting the rest in parallel also exercises
+    // concurrent "ensure" of the same contract.
+    const names = o.services ?? ['fan-out-worker', 'history', 'presence'];
+    await Promise.all([
+      ...names.map(async (n) => add(n, await startCascadeService(n, env))),
+      ...Array.from({ length: o.edges ?? 1 }, () => startEdge()),
+    ]);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { prefix, natsUrl: o.natsUrl, edges, services, env, startEdge, stop, [Symbol.asyncDispose]: stop };
+}
