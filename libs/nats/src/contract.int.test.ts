@@ -38,7 +38,9 @@ describe('server subject mapping', () => {
     const names: ChannelName[] = Array.from({ length: 300 }, (_, i) => ch(i % 3 === 0 ? `user:${i}` : `room-${i}~x`));
     const got = new Map<string, string>();
     const sub = nc.subscribe(`${mapped.prefix}.in.>`, {
-      callback: (_e, m) => got.set(m.string(), m.subject),
+      callback: (_e, m) => {
+        got.set(m.string(), m.subject);
+      },
     });
     await nc.flush();
     for (const n of names) nc.publish(mapped.publishAlias(n), n);

@@ -59,8 +59,9 @@ type Phase = 'connecting' | 'authenticating' | 'open' | 'closed';
 export class Session {
   private phase: Phase = 'connecting';
   private identity: Identity | undefined;
-  /** Channels this connection is subscribed to, or is becoming subscribed to. */
-  private readonly channels = new Set<ChannelName>();
+  /** Channels this connection is subscribed to, or is becoming subscribed to, with the token of that subscription. */
+  private readonly channels = new Map<ChannelName, number>();
+  private subscriptionTokens = 0;
 
   constructor(private readonly deps: SessionDeps) {}
 
@@ -122,7 +123,7 @@ export class Session {
   closed(): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
-    for (const ch of this.channels) this.deps.hub.release(ch);
+    for (const ch of this.channels.keys()) this.deps.hub.release(ch);
     this.channels.clear();
   }
 
@@ -176,23 +177,24 @@ export class Session {
       this.sendError(new ProtocolError(ErrorCode.SubscriptionLimit, `at most ${this.deps.limits.maxSubscriptions} subscriptions per connection`, f.id), f.ch);
       return;
     }
-    // Claimed before the await, so a second subscribe to the same channel is refused.
-    this.channels.add(f.ch);
+    // Claimed before the await, so a second subscribe to the same channel is refused. The
+    // token tells, after the await, whether this subscription is still the current one: an
+    // unsubscribe or a close in between has already released it.
+    const token = ++this.subscriptionTokens;
+    this.channels.set(f.ch, token);
     try {
       await this.deps.hub.acquire(f.ch);
     } catch (err) {
-      this.channels.delete(f.ch);
-      this.deps.hub.release(f.ch);
+      if (this.channels.get(f.ch) === token) {
+        this.channels.delete(f.ch);
+        this.deps.hub.release(f.ch);
+      }
       this.deps.onError?.(err, `subscribe ${f.ch}`);
       this.sendError(new ProtocolError(ErrorCode.Unavailable, 'cannot subscribe right now; retry', f.id), f.ch);
       return;
     }
-    // Closed, or unsubscribed, while the subscription was being set up.
-    if (this.phase !== 'open' || !this.channels.has(f.ch)) {
-      if (this.phase !== 'closed') this.deps.hub.release(f.ch);
-      return;
-    }
-    this.deps.socket.join(f.ch);
+    if (this.phase === 'closed') return;
+    if (this.channels.get(f.ch) === token) this.deps.socket.join(f.ch);
     // Resume (`since`) is not served yet: say so, so the client reloads instead of trusting a gap-free stream.
     this.deps.socket.send(encodeServerFrame(f.since ? { t: FrameType.Reply, id: f.id, recovered: false } : { t: FrameType.Reply, id: f.id }));
   }
