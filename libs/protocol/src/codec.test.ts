@@ -235,3 +235,50 @@ describe('code registry', () => {
     expect(new Set(errs).size).toBe(errs.length);
   });
 });
+
+describe('publish data is kept byte for byte', () => {
+  it('forwards the exact bytes of data (int64, float 1.0, integer map keys)', () => {
+    // data = { 1: 1.0 (float64), "big": 2^62 as uint64 }
+    const data = new Uint8Array([
+      0x82,
+      0x01, 0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0,
+      0xa3, 0x62, 0x69, 0x67, 0xcf, 0x40, 0, 0, 0, 0, 0, 0, 0,
+    ]);
+    const frame = new Uint8Array([
+      0x84, 0xa1, 0x74, 0x04, 0xa2, 0x69, 0x64, 0x01, 0xa2, 0x63, 0x68, 0xa1, 0x61, 0xa4, 0x64, 0x61, 0x74, 0x61, ...data,
+    ]);
+    const r = decodeClientFrame(frame);
+    expect(r.ok && r.frame.t === 4 && [...r.frame.payload]).toEqual([...data]);
+  });
+
+  it('copies the payload out of the input buffer', () => {
+    const bytes = encode({ t: 5, ch: 'a', data: 'hello' });
+    const r = decodeClientFrame(bytes);
+    bytes.fill(0);
+    expect(r.ok && r.frame.t === 5 && decode(r.frame.payload)).toBe('hello');
+  });
+
+  it(`accepts exactly ${MAX_DATA_DEPTH} levels of nesting and refuses one more`, () => {
+    const nest = (levels: number) => {
+      let d: unknown = 1;
+      for (let i = 0; i < levels; i++) d = [d];
+      return d;
+    };
+    expect(decodeClientFrame(encode({ t: 4, id: 1, ch: 'a', data: nest(MAX_DATA_DEPTH) }, { maxDepth: 100 })).ok).toBe(true);
+    expect(decodeClientFrame(encode({ t: 4, id: 1, ch: 'a', data: nest(MAX_DATA_DEPTH + 1) }, { maxDepth: 100 })).ok).toBe(false);
+  });
+
+  it('takes the last data when the key repeats, as the decoder does', () => {
+    const frame = new Uint8Array([0x84, 0xa1, 0x74, 0x05, 0xa4, 0x64, 0x61, 0x74, 0x61, 0x01, 0xa2, 0x63, 0x68, 0xa1, 0x61, 0xa4, 0x64, 0x61, 0x74, 0x61, 0x02]);
+    const r = decodeClientFrame(frame);
+    expect(r.ok && r.frame.t === 5 && [...r.frame.payload]).toEqual([0x02]);
+  });
+
+  it('treats nil optional fields as absent', () => {
+    expect(decodeOk({ t: 1, token: null, client: null })).toEqual({ t: 1, v: 1, token: undefined, client: undefined });
+    const p = decodeOk({ t: 4, id: 1, ch: 'a', data: null, key: null });
+    expect(p.t === 4 && p.key).toBeUndefined();
+    expect(p.t === 4 && [...p.payload]).toEqual([0xc0]);
+    expect(decodeOk({ t: 2, id: 1, ch: 'a', since: null })).toEqual({ t: 2, id: 1, ch: 'a', since: undefined });
+  });
+});

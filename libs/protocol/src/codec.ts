@@ -2,6 +2,7 @@
 // truncated, oversize or wrongly typed input becomes a ProtocolError with a code.
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { parseChannel } from './channels.js';
+import { mapValueRange } from './msgpack-scan.js';
 import { ErrorCode } from './codes.js';
 import { ProtocolError, type Decoded } from './errors.js';
 import {
@@ -109,10 +110,16 @@ function isSeq(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-function payloadOf(data: unknown, id?: number): Decoded<Uint8Array> {
+/**
+ * The `data` value of a decoded frame as the exact bytes the client sent (copied out of
+ * the transport's buffer, which is reused after the message callback).
+ */
+function payloadOf(bytes: Uint8Array, data: unknown, id?: number): Decoded<Uint8Array> {
   if (data === undefined) return fail(ErrorCode.BadRequest, 'data is required', id);
   try {
-    return { ok: true, frame: encoder.encode(data) };
+    const range = mapValueRange(bytes, 'data', MAX_DATA_DEPTH);
+    if (!range) return fail(ErrorCode.BadRequest, 'data is required', id);
+    return { ok: true, frame: bytes.slice(range.start, range.end) };
   } catch (cause) {
     return {
       ok: false,
@@ -145,11 +152,11 @@ export function decodeClientFrame(bytes: Uint8Array, limits: DecodeLimits = {}):
   if (t === FrameType.Connect) {
     const v = f['v'] ?? PROTOCOL_VERSION;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) return fail(ErrorCode.BadRequest, 'connect.v must be a positive integer');
-    const token = f['token'];
+    const token = f['token'] ?? undefined;
     if (token !== undefined && (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH)) {
       return fail(ErrorCode.BadRequest, `connect.token must be a non-empty string of at most ${MAX_TOKEN_LENGTH} characters`);
     }
-    const client = f['client'];
+    const client = f['client'] ?? undefined;
     if (client !== undefined && (typeof client !== 'string' || client.length > MAX_CLIENT_NAME_LENGTH)) {
       return fail(ErrorCode.BadRequest, `connect.client must be a string of at most ${MAX_CLIENT_NAME_LENGTH} characters`);
     }
@@ -159,7 +166,7 @@ export function decodeClientFrame(bytes: Uint8Array, limits: DecodeLimits = {}):
   if (t === FrameType.Ephemeral) {
     const ch = parseChannel(f['ch']);
     if (!ch.ok) return fail(ErrorCode.InvalidChannel, ch.reason);
-    const payload = payloadOf(f['data']);
+    const payload = payloadOf(bytes, f['data']);
     if (!payload.ok) return payload;
     return { ok: true, frame: { t: 5, ch: ch.channel.name, payload: payload.frame } };
   }
@@ -174,7 +181,7 @@ export function decodeClientFrame(bytes: Uint8Array, limits: DecodeLimits = {}):
   const channel = ch.channel.name;
 
   if (t === FrameType.Subscribe) {
-    const since = f['since'];
+    const since = f['since'] ?? undefined;
     let position: StreamPosition | undefined;
     if (since !== undefined) {
       if (!isPlainMap(since) || typeof since['ep'] !== 'string' || since['ep'].length > 64 || !isSeq(since['seq'])) {
@@ -186,13 +193,13 @@ export function decodeClientFrame(bytes: Uint8Array, limits: DecodeLimits = {}):
   }
   if (t === FrameType.Unsubscribe) return { ok: true, frame: { t: 3, id, ch: channel } };
 
-  const key = f['key'];
+  const key = f['key'] ?? undefined;
   if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH || !KEY_RE.test(key))) {
     return fail(ErrorCode.BadRequest, `key must be 1-${MAX_KEY_LENGTH} characters of letters, digits and _ - : . = + /`, id);
   }
   const echo = f['echo'] ?? true;
   if (typeof echo !== 'boolean') return fail(ErrorCode.BadRequest, 'echo must be a boolean', id);
-  const payload = payloadOf(f['data'], id);
+  const payload = payloadOf(bytes, f['data'], id);
   if (!payload.ok) return payload;
   return { ok: true, frame: { t: 4, id, ch: channel, payload: payload.frame, key, echo } };
 }
