@@ -4,7 +4,7 @@ import { bytes, duration, int, port, str } from '@cascade/config';
 export const edgeConfig = {
   host: str({ env: 'EDGE_HOST', describe: 'Address the WebSocket/HTTP listener binds (0.0.0.0 in containers)', default: '127.0.0.1' }),
   port: port({ env: 'EDGE_PORT', describe: 'WebSocket and HTTP port (0 = any free port)', default: 8080 }),
-  maxFrameBytes: bytes({ env: 'EDGE_MAX_FRAME_BYTES', describe: 'Largest frame a client may send; larger closes with 1009', default: '64KiB', min: '1KiB', max: '16MiB' }),
+  maxFrameBytes: bytes({ env: 'EDGE_MAX_FRAME_BYTES', describe: 'Largest frame a client may send; larger gets error 109 (twice as large is dropped)', default: '64KiB', min: '1KiB', max: '16MiB' }),
   maxSubscriptions: int({ env: 'EDGE_MAX_SUBSCRIPTIONS', describe: 'Channels one connection may subscribe to', default: 128, min: 1, max: 100_000 }),
   maxBackpressure: bytes({ env: 'EDGE_MAX_BACKPRESSURE', describe: 'Unsent bytes buffered per connection before it is closed as too slow', default: '1MiB', min: '16KiB', max: '256MiB' }),
   idleTimeout: duration({ env: 'EDGE_IDLE_TIMEOUT', describe: 'A connection silent this long (pings included) is closed', default: '120s', min: '8s', max: '1h' }),

@@ -119,3 +119,14 @@ describe('channel refcount', () => {
     await c.close();
   });
 });
+
+describe('frame size', () => {
+  it('answers a frame over the limit with PayloadTooLarge and keeps the connection', async () => {
+    const c = await connected();
+    c.send({ t: 4, id: 5, ch: 'big', data: 'x'.repeat(70 * 1024) });
+    expect(await c.next((f) => f.t === 106)).toMatchObject({ t: 106, code: 109 });
+    c.send({ t: 2, id: 6, ch: 'still-open' });
+    expect(await c.next((f) => f.id === 6)).toEqual({ t: 102, id: 6 });
+    await c.close();
+  });
+});

@@ -21,6 +21,11 @@ export interface TransportOptions {
   health(): Record<string, unknown>;
 }
 
+/** The transport's hard cut-off for one frame: twice the protocol limit, at least 64 KiB more. */
+export function hardFrameLimit(maxFrameBytes: number): number {
+  return Math.max(2 * maxFrameBytes, maxFrameBytes + 64 * 1024);
+}
+
 interface SocketData {
   session?: Session;
   closed: boolean;
@@ -39,7 +44,10 @@ export class Transport {
     this.app = uws.App();
     this.app.ws<SocketData>('/*', {
       compression: uws.DISABLED,
-      maxPayloadLength: o.maxFrameBytes,
+      // uWS drops a socket over this limit without a close frame, so its hard limit sits above
+      // ours: a frame between the two gets a clear PayloadTooLarge error from the decoder and
+      // the connection stays; only a grossly oversized one is cut.
+      maxPayloadLength: hardFrameLimit(o.maxFrameBytes),
       maxBackpressure: o.maxBackpressureBytes,
       // A client that cannot keep up is closed rather than silently skipped, so it can
       // reconnect and resume instead of missing messages without knowing.
