@@ -253,7 +253,20 @@ const SERVICES = [
 ] as const;
 
 async function startServices(natsUrl: string, edgePort: number): Promise<void> {
-  const env = { ...process.env, NATS_URL: natsUrl, EDGE_PORT: String(edgePort), LOG_FORMAT: process.env.LOG_FORMAT || 'pretty' };
+  const env = {
+    // A local playground: clients without a token may subscribe and publish on any channel but
+    // others' user:<id> (set EDGE_ANONYMOUS=off to require tokens); tokens are checked with the
+    // edge's built-in development secret unless EDGE_JWT_* say otherwise (try.ts mints one).
+    EDGE_ANONYMOUS: 'publish',
+    EDGE_NAMESPACES: '{"*":["subscribe","publish"]}',
+    // Ctrl-C should not wait the production drain window; the stop timeout below is 10 s.
+    EDGE_DRAIN_WINDOW: '1s',
+    EDGE_DRAIN_GRACE: '1s',
+    ...process.env,
+    NATS_URL: natsUrl,
+    EDGE_PORT: String(edgePort),
+    LOG_FORMAT: process.env.LOG_FORMAT || 'pretty',
+  };
   const waits = SERVICES.map(async (s) => {
     const proc = start(s.dir, tag(s.short, s.color), process.execPath, ['--import', 'tsx', join('services', s.dir, 'src', 'main.ts')], env);
     services.push(proc);
@@ -337,6 +350,7 @@ function banner(o: { wsUrl: string; healthUrl: string; natsUrl: string; natsNote
     `  Health      ${o.healthUrl}`,
     `  NATS        ${o.natsUrl}  ${o.natsNote}`,
     `  Data        ${config.dataDir}`,
+    `  Auth        ${process.env.EDGE_ANONYMOUS === 'off' ? 'a token is required' : 'clients without a token may use any channel (local only)'}; HS256 tokens: development secret`,
     '',
     '  Try next:',
     `    ${tryCmd}`,

@@ -1,8 +1,11 @@
 // `npm run try [-- ws://host:port/]`: two raw WebSocket clients show one publish reaching both
 // subscribers, speaking the documented msgpack protocol directly (docs/protocol.md), no SDK.
+// Each signs in with a token minted here with the edge's development secret (HS256).
 import { randomBytes } from 'node:crypto';
 import { decode, encode } from '@msgpack/msgpack';
+import { SignJWT } from 'jose';
 import WebSocket from 'ws';
+import { DEV_HS256_SECRET } from '../../services/edge-gateway/src/auth-config.js';
 
 const url = process.argv[2] || process.env.CASCADE_URL || 'ws://127.0.0.1:8080/';
 const CHANNEL = 'demo';
@@ -81,7 +84,11 @@ async function run(): Promise<void> {
   await Promise.all(both.map((c) => c.opened()));
 
   step = 'waiting for the connected frames';
-  for (const c of both) c.send({ t: 1, client: `try-${c.name}` });
+  // What a backend would do: sign a short-lived token naming the user and its channels.
+  const secret = new TextEncoder().encode(process.env.EDGE_JWT_HS256_SECRET || DEV_HS256_SECRET);
+  const tokenFor = (user: string) =>
+    new SignJWT({ subs: [CHANNEL], pubs: [CHANNEL] }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime('10m').sign(secret);
+  for (const c of both) c.send({ t: 1, client: `try-${c.name}`, token: await tokenFor(c.name) });
   for (const c of both) {
     const f = await c.next((f) => f.t === 101);
     console.log(`${c.name}: connected as ${String(f.user)} (client ${String(f.client)})`);

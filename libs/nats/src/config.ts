@@ -48,6 +48,13 @@ export const natsConfig = {
     min: '1s',
     max: '1d',
   }),
+  leaseTtl: duration({
+    env: 'RT_LEASE_TTL',
+    describe: 'Lifetime of a fan-out partition lease (KV bucket TTL); owners renew every third of it',
+    default: '15s',
+    min: '1s',
+    max: '5m',
+  }),
   maxMessageBytes: bytes({
     env: 'RT_MAX_MESSAGE_BYTES',
     describe: 'Largest message payload stored',
@@ -70,5 +77,6 @@ export function streamSettingsFrom(c: NatsConfig): StreamSettings {
     ingestMaxAgeMs: c.ingestMaxAge,
     duplicateWindowMs: c.duplicateWindow,
     maxMessageBytes: c.maxMessageBytes,
+    leaseTtlMs: c.leaseTtl,
   };
 }

@@ -17,4 +17,58 @@ export {
 } from './streams.js';
 export { connectNats, type ConnectOptions, type ConnectionLog } from './connection.js';
 export { serveHealth, type HealthReport } from './health.js';
+export { LeaseBucket, leaseKey, workerKey, type LeaseSnapshot } from './leases.js';
 export { contractFrom, natsConfig, streamSettingsFrom, type NatsConfig } from './config.js';
+export {
+  DEFAULT_HISTORY_LIMIT,
+  HistoryClient,
+  HistoryRequestError,
+  HistoryVerb,
+  MAX_HISTORY_LIMIT,
+  encodeHistoryMessage,
+  parsePositionRequest,
+  parseReadRequest,
+  type HistoryError,
+  type HistoryPosition,
+  type HistoryPositionRequest,
+  type HistoryReadRequest,
+  type HistoryReadResult,
+  type HistoryReply,
+} from './history-api.js';
+export {
+  PRESENCE_EVENT_KINDS,
+  PresenceDigest,
+  PresenceLimits,
+  PresenceSubjects,
+  edgeIdOf,
+  encodeJson,
+  isEdgeId,
+  isPresenceClientId,
+  isPresenceUserId,
+  parseByeReport,
+  parseDeltaReport,
+  parseHeartbeatReport,
+  parseMembersQuery,
+  parseSnapshotPart,
+  parseStatusQuery,
+  type ByeReport,
+  type ChannelMember,
+  type DeltaReport,
+  type HeartbeatReport,
+  type MembersAnswer,
+  type MembersQuery,
+  type Parsed,
+  type PresenceEvent,
+  type PresenceEventBatch,
+  type PresenceEventKind,
+  type PresenceOp,
+  type PresenceReportKind,
+  type QueryError,
+  type SnapshotConnection,
+  type SnapshotPart,
+  type StatusAnswer,
+  type StatusQuery,
+  type UserStatus,
+} from './presence-api.js';
+export { PresenceReporter } from './presence-reporter.js';
+export { EdgePresenceLink, type EdgePresenceOptions } from './presence-edge.js';

@@ -27,6 +27,8 @@ export interface StreamSettings {
   duplicateWindowMs: number;
   /** Largest stored message, in bytes. */
   maxMessageBytes: number;
+  /** Partition lease lifetime (TTL of the leases bucket), in milliseconds. */
+  leaseTtlMs: number;
 }
 
 export const defaultStreamSettings: StreamSettings = {
@@ -36,6 +38,7 @@ export const defaultStreamSettings: StreamSettings = {
   ingestMaxAgeMs: 7 * 24 * 3600_000,
   duplicateWindowMs: 2 * 60_000,
   maxMessageBytes: 1024 * 1024,
+  leaseTtlMs: 15_000,
 };
 
 type DeclaredStream = Partial<StreamConfig> & { name: string };
@@ -123,9 +126,9 @@ export interface BucketDeclaration {
 }
 
 /** The KV buckets of the contract. Leases and presence entries expire on their own. */
-export function bucketDeclarations(c: Contract): BucketDeclaration[] {
+export function bucketDeclarations(c: Contract, s: StreamSettings = defaultStreamSettings): BucketDeclaration[] {
   return [
-    { name: c.buckets.leases, ttlMs: 15_000, history: 1 },
+    { name: c.buckets.leases, ttlMs: s.leaseTtlMs, history: 1 },
     { name: c.buckets.presence, ttlMs: 120_000, history: 1 },
     { name: c.buckets.groups, ttlMs: 0, history: 1 },
   ];
@@ -137,7 +140,14 @@ export async function ensureBucket(nc: NatsConnection, jsm: JetStreamManager, b:
   // Kvm.create opens an existing bucket as it is; bring it to the declared config.
   const streamName = `KV_${b.name}`;
   const info = await jsm.streams.info(streamName);
-  const want = { max_age: nanos(b.ttlMs), max_msgs_per_subject: b.history, num_replicas: replicas };
+  const want = {
+    max_age: nanos(b.ttlMs),
+    max_msgs_per_subject: b.history,
+    num_replicas: replicas,
+    // The server refuses a duplicate window longer than max_age (it picks min(2m, TTL) at
+    // create): keep it in step, or lowering a TTL could never be applied.
+    ...(b.ttlMs > 0 ? { duplicate_window: nanos(Math.min(b.ttlMs, 120_000)) } : {}),
+  };
   if (configDrift(want, info.config as unknown as Record<string, unknown>).length > 0) {
     await jsm.streams.update(streamName, { ...info.config, ...want });
   }
@@ -147,5 +157,5 @@ export async function ensureBucket(nc: NatsConnection, jsm: JetStreamManager, b:
 export async function ensureContract(nc: NatsConnection, jsm: JetStreamManager, c: Contract, s: StreamSettings): Promise<void> {
   await ensureStream(jsm, ingestStreamConfig(c, s));
   await ensureStream(jsm, historyStreamConfig(c, s));
-  for (const b of bucketDeclarations(c)) await ensureBucket(nc, jsm, b, s.replicas);
+  for (const b of bucketDeclarations(c, s)) await ensureBucket(nc, jsm, b, s.replicas);
 }

@@ -9,6 +9,7 @@ import {
   decodeServerFrame,
   decodeValue,
   encodeClientFrame,
+  encodeFrameWithMessages,
   encodeFrameWithPayload,
   encodeServerFrame,
   encodeValue,
@@ -280,5 +281,37 @@ describe('publish data is kept byte for byte', () => {
     expect(p.t === 4 && p.key).toBeUndefined();
     expect(p.t === 4 && [...p.payload]).toEqual([0xc0]);
     expect(decodeOk({ t: 2, id: 1, ch: 'a', since: null })).toEqual({ t: 2, id: 1, ch: 'a', since: undefined });
+  });
+});
+
+describe('encodeFrameWithMessages', () => {
+  it('splices encoded message frames into a reply as an array of maps', () => {
+    for (const n of [0, 3, 20]) {
+      const frames = Array.from({ length: n }, (_, i) => encodeFrameWithPayload({ t: 103, ch: 'c', seq: i + 1, ep: 'e', ts: 1 }, encodeValue({ i })));
+      const reply = decode(encodeFrameWithMessages({ t: 102, id: 9, ep: 'e', seq: n }, frames)) as { msgs: Array<{ seq: number; data: { i: number } }> };
+      expect(reply).toMatchObject({ t: 102, id: 9, ep: 'e', seq: n });
+      expect(reply.msgs.map((m) => [m.seq, m.data.i])).toEqual(Array.from({ length: n }, (_, i) => [i + 1, i]));
+    }
+  });
+});
+
+describe('history frame (t:7)', () => {
+  it('decodes since and limit, with limit 100 by default', () => {
+    expect(decodeOk({ t: 7, id: 4, ch: 'chat:a', since: { ep: 'e1', seq: 41 }, limit: 3 })).toEqual({ t: 7, id: 4, ch: 'chat:a', since: { ep: 'e1', seq: 41 }, limit: 3 });
+    expect(decodeOk({ t: 7, id: 4, ch: 'chat:a' })).toEqual({ t: 7, id: 4, ch: 'chat:a', since: undefined, limit: 100 });
+  });
+  it('refuses a bad limit, since, channel or id', () => {
+    for (const [frame, code] of [
+      [{ t: 7, id: 4, ch: 'chat:a', limit: 0 }, ErrorCode.BadRequest],
+      [{ t: 7, id: 4, ch: 'chat:a', limit: 1001 }, ErrorCode.BadRequest],
+      [{ t: 7, id: 4, ch: 'chat:a', since: { ep: 'e', seq: -1 } }, ErrorCode.BadRequest],
+      [{ t: 7, id: 4, ch: 'chat:a', since: 'e:1' }, ErrorCode.BadRequest],
+      [{ t: 7, id: 4, ch: 'a.b' }, ErrorCode.InvalidChannel],
+      [{ t: 7, ch: 'chat:a' }, ErrorCode.BadRequest],
+    ] as const) {
+      const r = decodeClientFrame(encode(frame));
+      expect(r.ok, JSON.stringify(frame)).toBe(false);
+      if (!r.ok) expect(r.error.code).toBe(code);
+    }
   });
 });

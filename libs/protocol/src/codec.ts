@@ -22,9 +22,14 @@ export const MAX_TOKEN_LENGTH = 8 * 1024;
 export const MAX_KEY_LENGTH = 128;
 /** Longest client name/version string in `connect`. */
 export const MAX_CLIENT_NAME_LENGTH = 64;
+/** Most messages one `history` request returns, and how many when it names no limit. */
+export const MAX_HISTORY_FRAME_LIMIT = 1000;
+const MAX_HISTORY_FRAME_DEFAULT = 100;
 /** Deepest nesting of arrays and maps inside `data`. */
 export const MAX_DATA_DEPTH = 32;
 const MAX_REQUEST_ID = 0xffff_ffff;
+/** Bound on declared lengths when decoding a stored payload (larger than any stored message). */
+const MAX_STORED_VALUE_BYTES = 16 * 1024 * 1024;
 const KEY_RE = /^[A-Za-z0-9_\-:.=+/]+$/;
 
 // Encoders keep a growing internal buffer: one per module avoids re-allocating it per frame.
@@ -63,6 +68,31 @@ export function encodeClientFrame(frame: ClientFrame): Uint8Array {
 }
 
 const DATA_KEY = encoder.encode('data');
+const MSGS_KEY = encoder.encode('msgs');
+
+type FrameFields = { t: number } & Record<string, string | number | boolean | undefined>;
+
+/**
+ * Encodes `fields` as a map, widens its header by one entry and appends `key` with a value
+ * given as already encoded parts, so stored or published bytes are never decoded again.
+ */
+function encodeWithRawEntry(fields: FrameFields, key: Uint8Array, valueParts: readonly Uint8Array[]): Uint8Array {
+  const head = encoder.encodeSharedRef(fields);
+  const header = head[0]!;
+  if (header < 0x80 || header > 0x8e) throw new RangeError('frame fields must be a map of at most 14 entries');
+  let size = head.length + key.length;
+  for (const p of valueParts) size += p.length;
+  const out = new Uint8Array(size);
+  out.set(head, 0);
+  out[0] = header + 1;
+  out.set(key, head.length);
+  let at = head.length + key.length;
+  for (const p of valueParts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
 
 /**
  * Builds a `message` (or `ephemeral`) frame around an already encoded `data` payload
@@ -70,19 +100,20 @@ const DATA_KEY = encoder.encode('data');
  * `data` key plus payload appended. This is how one publish becomes the exact bytes every
  * subscriber receives. `fields` must have at most 14 defined keys.
  */
-export function encodeFrameWithPayload(
-  fields: { t: number } & Record<string, string | number | boolean | undefined>,
-  payload: Uint8Array,
-): Uint8Array {
-  const head = encoder.encodeSharedRef(fields);
-  const header = head[0]!;
-  if (header < 0x80 || header > 0x8e) throw new RangeError('frame fields must be a map of at most 14 entries');
-  const out = new Uint8Array(head.length + DATA_KEY.length + payload.length);
-  out.set(head, 0);
-  out[0] = header + 1;
-  out.set(DATA_KEY, head.length);
-  out.set(payload, head.length + DATA_KEY.length);
-  return out;
+export function encodeFrameWithPayload(fields: FrameFields, payload: Uint8Array): Uint8Array {
+  return encodeWithRawEntry(fields, DATA_KEY, [payload]);
+}
+
+/**
+ * Builds a reply frame whose `msgs` field is an array of already encoded `message` frames,
+ * without decoding them (history replies carry stored frames as they are). `fields` must
+ * have at most 14 defined keys.
+ */
+export function encodeFrameWithMessages(fields: FrameFields, frames: readonly Uint8Array[]): Uint8Array {
+  const n = frames.length;
+  const arrayHeader =
+    n < 16 ? Uint8Array.of(0x90 | n) : n < 0x10000 ? Uint8Array.of(0xdc, n >> 8, n & 0xff) : Uint8Array.of(0xdd, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+  return encodeWithRawEntry(fields, MSGS_KEY, [arrayHeader, ...frames]);
 }
 
 /** Decodes one msgpack value that must fill `bytes` exactly. */
@@ -171,7 +202,17 @@ export function decodeClientFrame(bytes: Uint8Array, limits: DecodeLimits = {}):
     return { ok: true, frame: { t: 5, ch: ch.channel.name, payload: payload.frame } };
   }
 
-  if (t !== FrameType.Subscribe && t !== FrameType.Unsubscribe && t !== FrameType.Publish) {
+  if (t === FrameType.Refresh) {
+    const id = f['id'];
+    if (!isRequestId(id)) return fail(ErrorCode.BadRequest, `id must be an integer from 1 to ${MAX_REQUEST_ID}`);
+    const token = f['token'];
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+      return fail(ErrorCode.BadRequest, `refresh.token must be a non-empty string of at most ${MAX_TOKEN_LENGTH} characters`, id);
+    }
+    return { ok: true, frame: { t: 6, id, token } };
+  }
+
+  if (t !== FrameType.Subscribe && t !== FrameType.Unsubscribe && t !== FrameType.Publish && t !== FrameType.History) {
     return fail(ErrorCode.UnknownFrameType, `unknown frame type ${t}`, isRequestId(f['id']) ? f['id'] : undefined);
   }
   const id = f['id'];
@@ -192,6 +233,18 @@ export function decodeClientFrame(bytes: Uint8Array, limits: DecodeLimits = {}):
     return { ok: true, frame: { t: 2, id, ch: channel, since: position } };
   }
   if (t === FrameType.Unsubscribe) return { ok: true, frame: { t: 3, id, ch: channel } };
+  if (t === FrameType.History) {
+    const since = f['since'] ?? undefined;
+    if (since !== undefined && (!isPlainMap(since) || typeof since['ep'] !== 'string' || since['ep'].length > 64 || !isSeq(since['seq']))) {
+      return fail(ErrorCode.BadRequest, 'since must be {ep: string, seq: non-negative integer}', id);
+    }
+    const limit = f['limit'] ?? MAX_HISTORY_FRAME_DEFAULT;
+    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_FRAME_LIMIT) {
+      return fail(ErrorCode.BadRequest, `limit must be an integer from 1 to ${MAX_HISTORY_FRAME_LIMIT}`, id);
+    }
+    const position = since === undefined ? undefined : { ep: since['ep'] as string, seq: since['seq'] as number };
+    return { ok: true, frame: { t: 7, id, ch: channel, since: position, limit } };
+  }
 
   const key = f['key'] ?? undefined;
   if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH || !KEY_RE.test(key))) {
@@ -223,5 +276,6 @@ export function decodeServerFrame(bytes: Uint8Array, limits: DecodeLimits = {}):
 
 /** Decodes a stored or forwarded `data` payload back to its value. */
 export function decodeValue(payload: Uint8Array): Decoded<unknown> {
-  return decodeOne(payload, Math.max(payload.length, 1));
+  // One shared limit, not one per payload length: decoders are cached by limit.
+  return decodeOne(payload, MAX_STORED_VALUE_BYTES);
 }

@@ -34,6 +34,8 @@ export const ErrorCode = {
   Timeout: 113,
   /** `connect` was sent twice on one connection. */
   AlreadyConnected: 114,
+  /** A `refresh` token did not verify, expired, or names another user; the current token stays in force. */
+  InvalidToken: 115,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -12,6 +12,8 @@ export const FrameType = {
   Unsubscribe: 3,
   Publish: 4,
   Ephemeral: 5,
+  Refresh: 6,
+  History: 7,
   Connected: 101,
   Reply: 102,
   Message: 103,
@@ -35,7 +37,14 @@ export interface SubscribeFrame { t: 2; id: number; ch: string; since?: StreamPo
 export interface UnsubscribeFrame { t: 3; id: number; ch: string }
 export interface PublishFrame { t: 4; id: number; ch: string; data: unknown; key?: string; echo?: boolean }
 export interface EphemeralFrame { t: 5; ch: string; data: unknown }
-export type ClientFrame = ConnectFrame | SubscribeFrame | UnsubscribeFrame | PublishFrame | EphemeralFrame;
+/** Replaces the connection's token before it expires: same user, new expiry and rights. */
+export interface RefreshFrame { t: 6; id: number; token: string }
+/**
+ * Reads stored messages of a subscribed channel: after `since` (a gap the client saw), or
+ * without it the newest ones. At most `limit` (1-1000, default 100) per request.
+ */
+export interface HistoryFrame { t: 7; id: number; ch: string; since?: StreamPosition; limit?: number }
+export type ClientFrame = ConnectFrame | SubscribeFrame | UnsubscribeFrame | PublishFrame | EphemeralFrame | RefreshFrame | HistoryFrame;
 
 // ---- client -> server, as the server holds them after strict decoding ----
 
@@ -53,7 +62,9 @@ export interface InboundPublish {
   echo: boolean;
 }
 export interface InboundEphemeral { t: 5; ch: ChannelName; payload: Uint8Array }
-export type InboundFrame = InboundConnect | InboundSubscribe | InboundUnsubscribe | InboundPublish | InboundEphemeral;
+export interface InboundRefresh { t: 6; id: number; token: string }
+export interface InboundHistory { t: 7; id: number; ch: ChannelName; since: StreamPosition | undefined; limit: number }
+export type InboundFrame = InboundConnect | InboundSubscribe | InboundUnsubscribe | InboundPublish | InboundEphemeral | InboundRefresh | InboundHistory;
 
 // ---- server -> client ----
 
@@ -63,8 +74,12 @@ export interface ConnectedFrame {
   /** This connection's id, unique across the cluster. */
   client: string;
   user: string;
-  /** Server limits the client should respect. */
-  limits: { frame: number; subs: number };
+  /** Server limits the client should respect. `pub`: largest publish/ephemeral payload in bytes. */
+  limits: { frame: number; subs: number; pub?: number };
+  /** The personal channel (`user:<id>`) the server subscribed this connection to, for token users. */
+  personal?: string;
+  /** When the connection closes with 4006 unless a `refresh` arrives first, ms since the Unix epoch. */
+  exp?: number;
 }
 /** Success answer to a request frame (subscribe, unsubscribe, publish), matched by `id`. */
 export interface ReplyFrame {
@@ -74,6 +89,18 @@ export interface ReplyFrame {
   recovered?: boolean;
   /** publish: the message was a duplicate of one already accepted with the same key. */
   dup?: boolean;
+  /**
+   * subscribe with `since` and `recovered: false`: the position live delivery continues
+   * after (reload state as of it). history: the channel's newest position.
+   */
+  ep?: string;
+  seq?: number;
+  /** history: the stored `message` frames read, ascending by seq. */
+  msgs?: MessageFrame[];
+  /** history: more messages follow the last one returned (ask again after it). */
+  more?: boolean;
+  /** refresh: the connection's new expiry, ms since the Unix epoch (absent: the token has no exp). */
+  exp?: number;
 }
 export interface MessageFrame {
   t: 103;
@@ -86,12 +113,18 @@ export interface MessageFrame {
   from?: string;
   /** The publisher's idempotency key, when it gave one. */
   key?: string;
+  /**
+   * Sent only to a publisher that asked `echo: false`, in place of its own message: the seq is
+   * taken (advance the tracked position), there is no `data` to apply.
+   */
+  skip?: boolean;
   data: unknown;
 }
 export interface EphemeralMessageFrame { t: 104; ch: string; ts: number; from?: string; data: unknown }
 export interface PresenceMember { user: string; client: string }
 export interface PresenceFrame { t: 105; ch: string; join?: PresenceMember[]; leave?: PresenceMember[]; count?: number }
-export interface ErrorFrame { t: 106; id?: number; ch?: string; code: number; msg: string }
+/** `ep`/`seq`: with RecoveryImpossible, the channel's current position. */
+export interface ErrorFrame { t: 106; id?: number; ch?: string; code: number; msg: string; ep?: string; seq?: number }
 export interface ReconnectFrame { t: 107; delay: number; reason: string }
 export type ServerFrame =
   | ConnectedFrame

@@ -57,7 +57,20 @@ export async function startCascade(o: {
   services?: Exclude<CascadeServiceName, 'edge-gateway'>[];
 }): Promise<CascadeSystem> {
   const prefix = o.prefix ?? uniquePrefix();
-  const env: Record<string, string> = { NATS_URL: o.natsUrl, RT_PREFIX: prefix, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...o.env };
+  const env: Record<string, string> = {
+    NATS_URL: o.natsUrl,
+    RT_PREFIX: prefix,
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'info',
+    // Tests that are not about auth connect without a token and use any channel; auth tests
+    // override these (and tokens are checked with the edge's development secret).
+    EDGE_ANONYMOUS: 'publish',
+    // Stopping a test system should not wait the production drain window; drain tests set it.
+    EDGE_DRAIN_WINDOW: '200ms',
+    EDGE_DRAIN_GRACE: '200ms',
+    EDGE_NAMESPACES: '{"*":["subscribe","publish"]}',
+    ...o.env,
+  };
   const services = new Map<CascadeServiceName, ServiceProcess[]>();
   const edges: EdgeProcess[] = [];
   const all: ServiceProcess[] = [];

@@ -1,5 +1,6 @@
 // The edge's own environment variables (the shared ones come from @cascade/service).
-import { bytes, duration, int, port, str } from '@cascade/config';
+import { bytes, duration, int, optionalStr, port, str } from '@cascade/config';
+import { authConfig } from './auth-config.js';
 
 export const edgeConfig = {
   host: str({ env: 'EDGE_HOST', describe: 'Address the WebSocket/HTTP listener binds (0.0.0.0 in containers)', default: '127.0.0.1' }),
@@ -10,4 +11,11 @@ export const edgeConfig = {
   idleTimeout: duration({ env: 'EDGE_IDLE_TIMEOUT', describe: 'A connection silent this long (pings included) is closed', default: '120s', min: '8s', max: '1h' }),
   connectTimeout: duration({ env: 'EDGE_CONNECT_TIMEOUT', describe: 'Time a new connection has to send its connect frame', default: '10s', min: '100ms', max: '5m' }),
   publishTimeout: duration({ env: 'EDGE_PUBLISH_TIMEOUT', describe: 'How long a publish waits for JetStream to store it', default: '5s', min: '100ms', max: '1m' }),
+  ringSize: int({ env: 'EDGE_RING_SIZE', describe: 'Recent message frames kept in memory per channel with local subscribers, for quick resumes (0 = none)', default: 256, min: 0, max: 100_000 }),
+  historyTimeout: duration({ env: 'EDGE_HISTORY_TIMEOUT', describe: 'How long a request to the history service may take', default: '5s', min: '100ms', max: '1m' }),
+  apiKey: optionalStr({ env: 'EDGE_API_KEY', describe: 'When set, the HTTP server API (/v1/...) requires header "authorization: Bearer <key>"; unset = open' }),
+  drainWindow: duration({ env: 'EDGE_DRAIN_WINDOW', describe: 'On SIGTERM, clients are told to reconnect after a random delay within this window', default: '10s', min: '0ms', max: '10m' }),
+  drainGrace: duration({ env: 'EDGE_DRAIN_GRACE', describe: 'Extra wait after the drain window before the rest are closed with 1001', default: '5s', min: '0ms', max: '10m' }),
+  // Authentication, permissions and publish limits (auth-config.ts).
+  ...authConfig,
 };

@@ -1,6 +1,131 @@
-// Who a connection is. Token verification (JWT) is not in place yet, so every connection
-// is an anonymous user named after its connection id; the token, if sent, is not trusted
-// for anything.
-import type { Authenticate } from './session.js';
+// Who a connection is: verifies the JWT from `connect` (or `refresh`) with jose and turns its
+// claims into an identity with rights. HS256 with a shared secret, RS256/ES256 with PEM public
+// keys or a JWKS URL. Tokenless connections are anonymous when the config allows it.
+import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import { CloseCode, type ChannelName } from '@cascade/protocol';
+import type { AuthSettings, PublicKey } from './auth-config.js';
+import { allowed, NO_GRANTS, parsePatterns, personalChannel, type Action, type Grants, type NamespaceDefaults, type Subject } from './permissions.js';
+import type { Authenticate, Identity } from './session.js';
 
-export const anonymous: Authenticate = async (_token, clientId) => ({ ok: true, identity: { user: `anon-${clientId}` } });
+/** User ids: the channel alphabet without ':' (they name `user:<id>`), at most 123 characters so the channel fits 128. */
+const USER_RE = /^[A-Za-z0-9_\-@=,/~]{1,123}$/;
+/** Anonymous ids are `anon-<client id>`; tokens may not claim that space. */
+const ANON_PREFIX = 'anon-';
+
+export type AuthFailure = { ok: false; code: number; reason: string };
+
+/** Builds an identity from a subject and the namespace defaults. */
+export function identityOf(subject: Subject, defaults: NamespaceDefaults, o: { personal: boolean; expiresAt: number | undefined }): Identity {
+  return {
+    user: subject.user,
+    may: (action: Action, channel: ChannelName) => allowed(subject, action, channel, defaults),
+    personal: o.personal ? personalChannel(subject.user) : undefined,
+    expiresAt: o.expiresAt,
+  };
+}
+
+function failure(code: number, reason: string): AuthFailure {
+  return { ok: false, code, reason };
+}
+
+/** Maps a jose error to a close code and a reason safe to show the client. */
+function refusal(err: unknown): AuthFailure {
+  if (err instanceof errors.JWTExpired) return failure(CloseCode.TokenExpired, 'token expired');
+  if (err instanceof errors.JWKSTimeout) return failure(CloseCode.ServerError, 'the signing keys could not be fetched in time; retry');
+  if (err instanceof errors.JWTClaimValidationFailed) return failure(CloseCode.Unauthorized, `token claim ${err.claim} is not valid: ${err.message}`.slice(0, 120));
+  if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey) return failure(CloseCode.Unauthorized, 'token signature does not verify');
+  if (err instanceof errors.JOSEAlgNotAllowed) return failure(CloseCode.Unauthorized, 'token algorithm is not accepted');
+  // jose throws its base class for key-set retrieval failures (e.g. the JWKS answered 500).
+  if (err instanceof errors.JOSEError && err.constructor === errors.JOSEError) return failure(CloseCode.ServerError, 'the signing keys could not be fetched; retry');
+  if (err instanceof errors.JOSEError) return failure(CloseCode.Unauthorized, 'token is malformed');
+  // Anything else (a JWKS endpoint down, a network error) is our problem, not the token's.
+  return failure(CloseCode.ServerError, 'the token could not be checked right now; retry');
+}
+
+export interface AuthenticatorOptions {
+  /** The clock, for tests; defaults to Date.now. */
+  now?: () => number;
+}
+
+/**
+ * The edge's authenticator. Resolves, never rejects: a token that does not verify (forged,
+ * wrong key, malformed, wrong issuer/audience, bad claims) is 4501 Unauthorized; an expired one
+ * 4006 TokenExpired; a failure to reach the JWKS 4004 ServerError (the client retries).
+ */
+export function createAuthenticator(settings: AuthSettings, o: AuthenticatorOptions = {}): Authenticate {
+  const now = o.now ?? Date.now;
+  const jwks = settings.jwksUrl === undefined ? undefined : createRemoteJWKSet(settings.jwksUrl, { timeoutDuration: 5000 });
+  const byAlg = (alg: string): PublicKey[] => settings.publicKeys.filter((k) => k.alg === alg);
+  const accepted = new Set<string>();
+  if (settings.hs256Secret !== undefined) accepted.add('HS256');
+  for (const k of settings.publicKeys) accepted.add(k.alg);
+  if (jwks !== undefined) {
+    accepted.add('RS256');
+    accepted.add('ES256');
+  }
+
+  async function verify(token: string): Promise<JWTPayload> {
+    let alg: string | undefined;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch (err) {
+      throw new errors.JWTInvalid('token is not a JWS compact serialization', { cause: err });
+    }
+    if (alg === undefined || !accepted.has(alg)) throw new errors.JOSEAlgNotAllowed(`alg ${String(alg)} is not accepted`);
+    const options: JWTVerifyOptions = {
+      algorithms: [alg],
+      currentDate: new Date(now()),
+      clockTolerance: settings.clockToleranceMs / 1000,
+      requiredClaims: settings.requireExp ? ['sub', 'exp'] : ['sub'],
+      ...(settings.issuer === undefined ? {} : { issuer: settings.issuer }),
+      ...(settings.audience === undefined ? {} : { audience: settings.audience }),
+    };
+    if (alg === 'HS256') return (await jwtVerify(token, settings.hs256Secret!, options)).payload;
+    // Several PEM keys (e.g. during a rotation): the first whose signature verifies wins.
+    let lastError: unknown;
+    for (const k of byAlg(alg)) {
+      try {
+        return (await jwtVerify(token, k.key, options)).payload;
+      } catch (err) {
+        if (!(err instanceof errors.JWSSignatureVerificationFailed)) throw err;
+        lastError = err;
+      }
+    }
+    if (jwks !== undefined) return (await jwtVerify(token, jwks, options)).payload;
+    throw lastError ?? new errors.JWSSignatureVerificationFailed();
+  }
+
+  return async (token, clientId) => {
+    if (token === undefined) {
+      if (settings.anonymous === undefined) return failure(CloseCode.Unauthorized, 'a token is required: send it in connect.token');
+      const subject: Subject = { user: `${ANON_PREFIX}${clientId}`, grants: NO_GRANTS, anonymous: { actions: settings.anonymous } };
+      return { ok: true, identity: identityOf(subject, settings.namespaces, { personal: false, expiresAt: undefined }) };
+    }
+    let payload: JWTPayload;
+    try {
+      payload = await verify(token);
+    } catch (err) {
+      return refusal(err);
+    }
+    const claims = grantsOf(payload);
+    if (!claims.ok) return failure(CloseCode.Unauthorized, claims.reason);
+    // The connection lives as long as the token does, plus the tolerated clock skew.
+    const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 + settings.clockToleranceMs : undefined;
+    const subject: Subject = { user: claims.user, grants: claims.grants };
+    return { ok: true, identity: identityOf(subject, settings.namespaces, { personal: true, expiresAt }) };
+  };
+}
+
+/** Reads and validates the claims Cascade uses: `sub`, `subs`, `pubs`. */
+export function grantsOf(payload: JWTPayload): { ok: true; user: string; grants: Grants } | { ok: false; reason: string } {
+  const user = payload.sub;
+  if (typeof user !== 'string' || !USER_RE.test(user)) {
+    return { ok: false, reason: 'token claim sub must be 1-123 characters of letters, digits and _ - @ = , / ~' };
+  }
+  if (user.startsWith(ANON_PREFIX)) return { ok: false, reason: `token claim sub must not start with ${ANON_PREFIX}` };
+  const subs = payload['subs'] === undefined ? { ok: true as const, patterns: [] } : parsePatterns(payload['subs'], 'token claim subs');
+  if (!subs.ok) return { ok: false, reason: subs.reason.slice(0, 120) };
+  const pubs = payload['pubs'] === undefined ? { ok: true as const, patterns: [] } : parsePatterns(payload['pubs'], 'token claim pubs');
+  if (!pubs.ok) return { ok: false, reason: pubs.reason.slice(0, 120) };
+  return { ok: true, user, grants: { subscribe: subs.patterns, publish: pubs.patterns } };
+}

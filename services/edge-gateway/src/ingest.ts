@@ -4,12 +4,15 @@ import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core'
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Header, type Contract } from '@cascade/nats';
 import type { ChannelName } from '@cascade/protocol';
+import type { EdgeMetrics } from './metrics.js';
 
 export interface PublishMeta {
   /** Publishing user, from the connection's identity (never from the client frame). */
   from: string;
   /** Idempotency key chosen by the client; scoped to (user, channel). */
   key: string | undefined;
+  /** `echo: false`: the publishing connection's id, carried in `Rt-Exclude-Client` so the live frame skips it. */
+  excludeClient?: string;
 }
 
 /**
@@ -29,19 +32,29 @@ export class NatsIngest implements IngestPort {
     private readonly js: JetStreamClient,
     private readonly contract: Contract,
     private readonly timeoutMs: number,
+    private readonly metrics?: EdgeMetrics,
   ) {}
 
   async publish(channel: ChannelName, payload: Uint8Array, meta: PublishMeta): Promise<{ duplicate: boolean }> {
     const h = natsHeaders();
     h.set(Header.From, meta.from);
     if (meta.key !== undefined) h.set(Header.Key, meta.key);
-    const ack = await this.js.publish(this.contract.ingest(channel), payload, {
-      headers: h,
-      timeout: this.timeoutMs,
-      // Keys are scoped per user and channel, so two users' keys can never collide.
-      ...(meta.key === undefined ? {} : { msgID: `${meta.from}|${channel}|${meta.key}` }),
-    });
-    return { duplicate: ack.duplicate };
+    if (meta.excludeClient !== undefined) h.set(Header.ExcludeClient, meta.excludeClient);
+    const timer = this.metrics?.publishLatency.startTimer();
+    try {
+      const ack = await this.js.publish(this.contract.ingest(channel), payload, {
+        headers: h,
+        timeout: this.timeoutMs,
+        // Keys are scoped per user and channel, so two users' keys can never collide.
+        ...(meta.key === undefined ? {} : { msgID: `${meta.from}|${channel}|${meta.key}` }),
+      });
+      timer?.();
+      this.metrics?.publishes.inc({ result: ack.duplicate ? 'duplicate' : 'stored' });
+      return { duplicate: ack.duplicate };
+    } catch (e) {
+      this.metrics?.publishes.inc({ result: 'failed' });
+      throw e;
+    }
   }
 
   ephemeral(channel: ChannelName, frame: Uint8Array): void {

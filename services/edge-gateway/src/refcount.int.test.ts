@@ -115,7 +115,9 @@ describe('channel refcount', () => {
     const body = (await res.json()) as { connections: Array<{ name?: string; subscriptions_list?: string[] }> };
     const subs = body.connections.filter((x) => x.name?.startsWith('edge-')).flatMap((x) => x.subscriptions_list ?? []);
     // Nothing but well-formed live subjects (and the health responder) was ever subscribed.
-    for (const s of subs) expect(s).toMatch(new RegExp(`^${system.prefix}\\.(live\\.[A-Za-z0-9_\\-:@=,/~]+|svc\\.edge\\.health)$|^_INBOX\\.`));
+    for (const s of subs) {
+      expect(s).toMatch(new RegExp(`^${system.prefix}\\.(live\\.[A-Za-z0-9_\\-:@=,/~]+|svc\\.edge\\.health|svc\\.edge\\.[A-Za-z0-9_-]+\\.presence-snapshot)$|^_INBOX\\.`));
+    }
     await c.close();
   });
 });

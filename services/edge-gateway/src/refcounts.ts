@@ -3,11 +3,13 @@
 
 export class ChannelRefcounts {
   private readonly counts = new Map<string, number>();
+  private subscribers = 0;
 
   /** Counts one more local subscriber; true when it is the first. */
   acquire(channel: string): boolean {
     const n = this.counts.get(channel) ?? 0;
     this.counts.set(channel, n + 1);
+    this.subscribers++;
     return n === 0;
   }
 
@@ -15,6 +17,7 @@ export class ChannelRefcounts {
   release(channel: string): boolean {
     const n = this.counts.get(channel);
     if (n === undefined) throw new Error(`release of channel ${channel} that has no subscribers`);
+    this.subscribers--;
     if (n === 1) {
       this.counts.delete(channel);
       return true;
@@ -25,6 +28,11 @@ export class ChannelRefcounts {
 
   count(channel: string): number {
     return this.counts.get(channel) ?? 0;
+  }
+
+  /** Local subscriptions over all channels. */
+  get total(): number {
+    return this.subscribers;
   }
 
   /** Channels with at least one local subscriber. */

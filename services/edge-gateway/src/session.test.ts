@@ -1,62 +1,12 @@
 import { decode, encode } from '@msgpack/msgpack';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CloseCode, ErrorCode, type ChannelName } from '@cascade/protocol';
-import { Session, type Authenticate, type ClientSocket } from './session.js';
-import type { ChannelHub } from './subscriptions.js';
-import type { IngestPort, PublishMeta } from './ingest.js';
-import { anonymous } from './identity.js';
+import { Session, type Authenticate } from './session.js';
+import { FakeHub, FakeIngest, FakeSocket, flush } from './session-fakes.js';
 
-class FakeSocket implements ClientSocket {
-  sent: any[] = [];
-  closedWith: { code: number; reason: string } | undefined;
-  joined = new Set<string>();
-  send(frame: Uint8Array): void {
-    this.sent.push(decode(frame));
-  }
-  close(code: number, reason: string): void {
-    this.closedWith = { code, reason };
-  }
-  join(ch: ChannelName): void {
-    this.joined.add(ch);
-  }
-  leave(ch: ChannelName): void {
-    this.joined.delete(ch);
-  }
-  last(): any {
-    return this.sent[this.sent.length - 1];
-  }
-}
-
-class FakeHub implements ChannelHub {
-  counts = new Map<string, number>();
-  gate: Promise<void> = Promise.resolve();
-  fail = false;
-  acquire(ch: ChannelName): Promise<void> {
-    this.counts.set(ch, (this.counts.get(ch) ?? 0) + 1);
-    return this.fail ? Promise.reject(new Error('nats down')) : this.gate;
-  }
-  release(ch: ChannelName): void {
-    const n = this.counts.get(ch) ?? 0;
-    if (n <= 0) throw new Error(`over-release of ${ch}`);
-    if (n === 1) this.counts.delete(ch);
-    else this.counts.set(ch, n - 1);
-  }
-}
-
-class FakeIngest implements IngestPort {
-  published: Array<{ ch: string; data: unknown; meta: PublishMeta }> = [];
-  ephemerals: Array<{ ch: string; frame: any }> = [];
-  result: () => Promise<{ duplicate: boolean }> = async () => ({ duplicate: false });
-  publish(ch: ChannelName, payload: Uint8Array, meta: PublishMeta) {
-    this.published.push({ ch, data: decode(payload), meta });
-    return this.result();
-  }
-  ephemeral(ch: ChannelName, frame: Uint8Array): void {
-    this.ephemerals.push({ ch, frame: decode(frame) });
-  }
-}
-
-const flush = () => new Promise((r) => setTimeout(r, 0));
+// An unrestricted anonymous identity: these tests are about the protocol, not permissions
+// (session-auth.test.ts covers those).
+const anonymous: Authenticate = async (_token, clientId) => ({ ok: true, identity: { user: `anon-${clientId}`, may: () => true } });
 
 function setup(o: { authenticate?: Authenticate; maxSubscriptions?: number } = {}) {
   const socket = new FakeSocket();

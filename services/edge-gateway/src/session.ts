@@ -7,17 +7,24 @@ import {
   PROTOCOL_VERSION,
   ProtocolError,
   decodeClientFrame,
+  encodeFrameWithMessages,
   encodeFrameWithPayload,
   encodeServerFrame,
   type ChannelName,
   type InboundConnect,
   type InboundEphemeral,
+  type InboundHistory,
   type InboundPublish,
+  type InboundRefresh,
   type InboundSubscribe,
   type InboundUnsubscribe,
 } from '@cascade/protocol';
 import type { ChannelHub } from './subscriptions.js';
 import type { IngestPort } from './ingest.js';
+import { HistoryRequestError } from '@cascade/nats';
+import { resumeSubscription, type HistoryReader } from './resume.js';
+import type { RecentFrames } from './ring.js';
+import { TokenBucket, type Clock, type KeyedBuckets, type Rate } from './rate-limit.js';
 
 /** What a session needs from its WebSocket. Every method is a no-op once the socket closed. */
 export interface ClientSocket {
@@ -26,16 +33,26 @@ export interface ClientSocket {
   /** Start receiving the node's local fan-out of `channel`. */
   join(channel: ChannelName): void;
   leave(channel: ChannelName): void;
+  /** Resolves when the socket's unsent bytes are low enough to send a batch more (catch-up pacing). */
+  drained?(): Promise<void>;
 }
 
 export interface SessionLimits {
   maxFrameBytes: number;
   maxSubscriptions: number;
+  /** Largest publish/ephemeral payload (encoded `data`), bytes; unset = only the frame limit. */
+  maxPublishBytes?: number;
 }
 
-/** Who the connection is; decided once, at connect. */
+/** Who the connection is; decided at connect, replaced (same user) by a refresh. */
 export interface Identity {
   user: string;
+  /** Whether this identity may subscribe to / publish on `channel` (identity.ts, permissions.ts). */
+  may(action: 'subscribe' | 'publish', channel: ChannelName): boolean;
+  /** The personal channel the connection is subscribed to at connect, if any. */
+  personal?: ChannelName | undefined;
+  /** When the token expires (close with 4006 unless refreshed), ms since the epoch; unset = never. */
+  expiresAt?: number | undefined;
 }
 
 /** Turns the connect frame's token into an identity, or refuses the connection. */
@@ -52,7 +69,23 @@ export interface SessionDeps {
   limits: SessionLimits;
   clientId: string;
   onError?: (err: unknown, context: string) => void;
+  /** Called once, when the connection's identity is established (before any subscription). */
+  onIdentified?: (identity: Identity) => void;
+  /** Publishes (durable and ephemeral) per connection; unset = unlimited. */
+  publishRate?: Rate;
+  /** The node's per-channel publish buckets, shared by every session; unset = unlimited. */
+  channelRates?: KeyedBuckets;
+  /** The clock for rate limits and token expiry (tests); defaults to Date.now. */
+  now?: Clock;
+  /** Resume (`since`) and history reads; unset = `since` is answered `recovered: false`. */
+  resume?: { recent: RecentFrames; history: HistoryReader };
 }
+
+/** Frame bytes one `history` reply carries at most. */
+const HISTORY_REPLY_MAX_BYTES = 256 * 1024;
+
+/** setTimeout's largest delay (~24.8 days); longer expiries re-arm. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type Phase = 'connecting' | 'authenticating' | 'open' | 'closed';
 
@@ -62,8 +95,14 @@ export class Session {
   /** Channels this connection is subscribed to, or is becoming subscribed to, with the token of that subscription. */
   private readonly channels = new Map<ChannelName, number>();
   private subscriptionTokens = 0;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly publishBucket: TokenBucket | undefined;
+  /** Refreshes run one after another, so they take effect (and are answered) in the order sent. */
+  private refreshes: Promise<void> = Promise.resolve();
 
-  constructor(private readonly deps: SessionDeps) {}
+  constructor(private readonly deps: SessionDeps) {
+    this.publishBucket = deps.publishRate && new TokenBucket(deps.publishRate, deps.now);
+  }
 
   get clientId(): string {
     return this.deps.clientId;
@@ -116,6 +155,17 @@ export class Session {
       case FrameType.Ephemeral:
         this.ephemeral(f);
         break;
+      case FrameType.History:
+        void this.history(f);
+        break;
+      case FrameType.Refresh:
+        this.refreshes = this.refreshes
+          .then(() => this.refresh(f))
+          .catch((err: unknown) => {
+            this.deps.onError?.(err, 'refresh');
+            this.sendError(new ProtocolError(ErrorCode.Internal, 'refresh failed; the current token stays in force', f.id));
+          });
+        break;
     }
   }
 
@@ -123,6 +173,7 @@ export class Session {
   closed(): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
+    clearTimeout(this.expiryTimer);
     for (const ch of this.channels.keys()) this.deps.hub.release(ch);
     this.channels.clear();
   }
@@ -156,19 +207,113 @@ export class Session {
       return;
     }
     this.identity = auth.identity;
+    this.deps.onIdentified?.(auth.identity);
+    const personal = auth.identity.personal;
+    if (personal !== undefined && !(await this.subscribePersonal(personal))) return;
     this.phase = 'open';
+    this.scheduleExpiry();
+    const { maxFrameBytes, maxSubscriptions, maxPublishBytes } = this.deps.limits;
     this.deps.socket.send(
       encodeServerFrame({
         t: FrameType.Connected,
         v: PROTOCOL_VERSION,
         client: this.deps.clientId,
         user: auth.identity.user,
-        limits: { frame: this.deps.limits.maxFrameBytes, subs: this.deps.limits.maxSubscriptions },
+        limits: { frame: maxFrameBytes, subs: maxSubscriptions, ...(maxPublishBytes === undefined ? {} : { pub: maxPublishBytes }) },
+        ...(personal === undefined ? {} : { personal }),
+        ...(auth.identity.expiresAt === undefined ? {} : { exp: auth.identity.expiresAt }),
       }),
     );
   }
 
+  /**
+   * Subscribes the connection to its own `user:<id>` before `connected` is sent, through the
+   * hub like any subscription (so the node's refcount holds), so nothing sent to the user
+   * after `connected` is missed. False when the connection was closed meanwhile or must be.
+   */
+  private async subscribePersonal(ch: ChannelName): Promise<boolean> {
+    const token = ++this.subscriptionTokens;
+    this.channels.set(ch, token);
+    try {
+      await this.deps.hub.acquire(ch);
+    } catch (err) {
+      this.deps.onError?.(err, `subscribe ${ch} at connect`);
+      if (this.phase !== 'closed') this.close(CloseCode.ServerError, 'cannot subscribe to the personal channel right now; reconnect');
+      return false;
+    }
+    if (this.phase !== 'authenticating') return false;
+    this.deps.socket.join(ch);
+    return true;
+  }
+
+  /** Closes the connection with 4006 when its token expires, unless a refresh moved the expiry. */
+  private scheduleExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    const at = this.identity?.expiresAt;
+    if (at === undefined || this.phase === 'closed') return;
+    const now = (this.deps.now ?? Date.now)();
+    if (at <= now) {
+      this.close(CloseCode.TokenExpired, 'token expired; reconnect with a fresh token');
+      return;
+    }
+    this.expiryTimer = setTimeout(() => this.scheduleExpiry(), Math.min(at - now, MAX_TIMER_MS));
+    this.expiryTimer.unref();
+  }
+
+  /** Replaces the token: it must verify and name the same user; rights and expiry follow it. */
+  private async refresh(f: InboundRefresh): Promise<void> {
+    const auth = await this.deps.authenticate(f.token, this.deps.clientId);
+    if (this.phase !== 'open') return;
+    if (!auth.ok) {
+      this.sendError(new ProtocolError(ErrorCode.InvalidToken, `refresh refused: ${auth.reason}; the current token stays in force`, f.id));
+      return;
+    }
+    if (auth.identity.user !== this.identity!.user) {
+      this.sendError(new ProtocolError(ErrorCode.InvalidToken, 'refresh refused: the token names another user; reconnect to change users', f.id));
+      return;
+    }
+    this.identity = auth.identity;
+    this.scheduleExpiry();
+    // Rights may have shrunk: leave channels the new token no longer allows.
+    for (const ch of [...this.channels.keys()]) {
+      if (ch === auth.identity.personal || auth.identity.may('subscribe', ch)) continue;
+      this.channels.delete(ch);
+      this.deps.socket.leave(ch);
+      this.deps.hub.release(ch);
+      this.sendError(new ProtocolError(ErrorCode.PermissionDenied, `unsubscribed from ${ch}: the refreshed token does not allow it`), ch);
+    }
+    const exp = auth.identity.expiresAt;
+    this.deps.socket.send(encodeServerFrame(exp === undefined ? { t: FrameType.Reply, id: f.id } : { t: FrameType.Reply, id: f.id, exp }));
+  }
+
+  /**
+   * The checks every client publish passes before it costs the bus anything: permission, size,
+   * then the connection's and the channel's rate. Sends the error and returns false on failure.
+   */
+  private admitPublish(ch: ChannelName, payload: Uint8Array, id?: number): boolean {
+    if (!this.identity!.may('publish', ch)) {
+      this.sendError(new ProtocolError(ErrorCode.PermissionDenied, `not allowed to publish on ${ch}`, id), ch);
+      return false;
+    }
+    const max = this.deps.limits.maxPublishBytes;
+    if (max !== undefined && payload.length > max) {
+      this.sendError(new ProtocolError(ErrorCode.PayloadTooLarge, `data is ${payload.length} bytes encoded; at most ${max} are accepted`, id), ch);
+      return false;
+    }
+    if (this.publishBucket !== undefined && !this.publishBucket.take()) {
+      this.sendError(new ProtocolError(ErrorCode.RateLimited, `publishing too fast on this connection; retry in ${this.publishBucket.waitMs} ms`, id), ch);
+      return false;
+    }
+    if (this.deps.channelRates !== undefined && !this.deps.channelRates.take(ch)) {
+      this.sendError(new ProtocolError(ErrorCode.RateLimited, `channel ${ch} receives too many publishes; retry later`, id), ch);
+      return false;
+    }
+    return true;
+  }
+
   private async subscribe(f: InboundSubscribe): Promise<void> {
+    if (!this.identity!.may('subscribe', f.ch)) return this.sendError(new ProtocolError(ErrorCode.PermissionDenied, `not allowed to subscribe to ${f.ch}`, f.id), f.ch);
     if (this.channels.has(f.ch)) {
       this.sendError(new ProtocolError(ErrorCode.AlreadySubscribed, `already subscribed to ${f.ch}`, f.id), f.ch);
       return;
@@ -194,9 +339,76 @@ export class Session {
       return;
     }
     if (this.phase === 'closed') return;
+    if (f.since && this.deps.resume) return this.resume(f, f.since, token, this.deps.resume);
     if (this.channels.get(f.ch) === token) this.deps.socket.join(f.ch);
-    // Resume (`since`) is not served yet: say so, so the client reloads instead of trusting a gap-free stream.
+    // Without a history service `since` cannot be served: say so, so the client reloads.
     this.deps.socket.send(encodeServerFrame(f.since ? { t: FrameType.Reply, id: f.id, recovered: false } : { t: FrameType.Reply, id: f.id }));
+  }
+
+  /** Catch-up from `since`, then live (resume.ts); the reply is sent when recoverability is known. */
+  private async resume(f: InboundSubscribe, since: { ep: string; seq: number }, token: number, deps: NonNullable<SessionDeps['resume']>): Promise<void> {
+    const socket = this.deps.socket;
+    const outcome = await resumeSubscription({
+      channel: f.ch,
+      since,
+      recent: deps.recent,
+      history: deps.history,
+      target: {
+        current: () => this.phase === 'open' && this.channels.get(f.ch) === token,
+        reply: (r) =>
+          socket.send(encodeServerFrame(r.recovered ? { t: FrameType.Reply, id: f.id, recovered: true } : { t: FrameType.Reply, id: f.id, recovered: false, ...r.position })),
+        send: (frame) => socket.send(frame),
+        join: () => socket.join(f.ch),
+        drained: () => socket.drained?.() ?? Promise.resolve(),
+      },
+    });
+    if (outcome.kind === 'live' || this.phase === 'closed') return;
+    if (outcome.kind === 'aborted') {
+      // Unsubscribed meanwhile: both requests succeed and the connection is not subscribed.
+      if (!outcome.replied) socket.send(encodeServerFrame({ t: FrameType.Reply, id: f.id, recovered: false }));
+      return;
+    }
+    this.deps.onError?.(outcome.error, `resume ${f.ch}`);
+    if (outcome.replied) {
+      // Part of the catch-up was sent and the rest cannot be: a reconnect resumes from
+      // what the client got, which beats a stream with a hole in it.
+      this.close(CloseCode.ServerError, `catch-up of ${f.ch} failed; reconnect and resume`);
+      return;
+    }
+    if (this.channels.get(f.ch) === token) {
+      this.channels.delete(f.ch);
+      this.deps.hub.release(f.ch);
+    }
+    this.sendError(new ProtocolError(ErrorCode.Unavailable, 'history is unavailable, cannot resume right now; retry', f.id), f.ch);
+  }
+
+  /** A client's read of stored messages, e.g. to fill a gap it saw; only on subscribed channels. */
+  private async history(f: InboundHistory): Promise<void> {
+    if (!this.channels.has(f.ch)) {
+      this.sendError(new ProtocolError(ErrorCode.NotSubscribed, `subscribe to ${f.ch} before reading its history`, f.id), f.ch);
+      return;
+    }
+    const reader = this.deps.resume?.history;
+    try {
+      if (!reader) throw new Error('no history service configured');
+      const r = await reader.read(f.since ? { ch: f.ch, ep: f.since.ep, from: f.since.seq + 1, limit: f.limit } : { ch: f.ch, dir: 'back', limit: f.limit });
+      if (this.phase === 'closed') return;
+      // In read order (after `since`: oldest first; newest: newest first), one reply stays well
+      // under the send buffer bound; the client asks again for the rest.
+      let bytes = 0;
+      const kept = r.msgs.filter((m, i) => (bytes += m.length) <= HISTORY_REPLY_MAX_BYTES || i === 0);
+      const msgs = f.since ? kept : kept.reverse();
+      const more = f.since !== undefined && (r.next !== undefined || kept.length < r.msgs.length);
+      this.deps.socket.send(encodeFrameWithMessages({ t: FrameType.Reply, id: f.id, ep: r.ep, seq: r.seq, ...(more ? { more } : {}) }, msgs));
+    } catch (err) {
+      if (err instanceof HistoryRequestError && err.reply.code === ErrorCode.RecoveryImpossible) {
+        const { ep, seq } = err.position ?? {};
+        this.deps.socket.send(encodeServerFrame({ t: FrameType.Error, id: f.id, ch: f.ch, code: ErrorCode.RecoveryImpossible, msg: err.message, ep, seq }));
+        return;
+      }
+      this.deps.onError?.(err, `history ${f.ch}`);
+      this.sendError(new ProtocolError(ErrorCode.Unavailable, 'history is unavailable right now; retry', f.id), f.ch);
+    }
   }
 
   private unsubscribe(f: InboundUnsubscribe): void {
@@ -210,9 +422,11 @@ export class Session {
   }
 
   private async publish(f: InboundPublish): Promise<void> {
+    if (!this.admitPublish(f.ch, f.payload, f.id)) return;
     const user = this.identity!.user;
     try {
-      const { duplicate } = await this.deps.ingest.publish(f.ch, f.payload, { from: user, key: f.key });
+      const meta = { from: user, key: f.key, ...(f.echo ? {} : { excludeClient: this.deps.clientId }) };
+      const { duplicate } = await this.deps.ingest.publish(f.ch, f.payload, meta);
       this.deps.socket.send(encodeServerFrame(duplicate ? { t: FrameType.Reply, id: f.id, dup: true } : { t: FrameType.Reply, id: f.id }));
     } catch (err) {
       this.deps.onError?.(err, `publish ${f.ch}`);
@@ -227,6 +441,7 @@ export class Session {
   }
 
   private ephemeral(f: InboundEphemeral): void {
+    if (!this.admitPublish(f.ch, f.payload)) return;
     const frame = encodeFrameWithPayload({ t: FrameType.EphemeralMessage, ch: f.ch, ts: Date.now(), from: this.identity!.user }, f.payload);
     this.deps.ingest.ephemeral(f.ch, frame);
   }

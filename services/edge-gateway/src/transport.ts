@@ -4,9 +4,14 @@
 import { randomBytes } from 'node:crypto';
 import type { TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
 import type { ChannelName } from '@cascade/protocol';
-import { CloseCode } from '@cascade/protocol';
+import { CloseCode, FrameType, encodeServerFrame } from '@cascade/protocol';
+import type { DrainingConnection, DrainTarget } from './drain.js';
+import { SlowConsumerSweep } from './backpressure.js';
 import { uws } from './uws.js';
 import { Session, type SessionDeps } from './session.js';
+import { skipNotice } from './echo.js';
+import type { EdgeMetrics } from './metrics.js';
+import { toJson, type ServerApi } from './http-api.js';
 
 export interface TransportOptions {
   host: string;
@@ -19,6 +24,24 @@ export interface TransportOptions {
   session: Omit<SessionDeps, 'socket' | 'clientId'>;
   ready(): boolean;
   health(): Record<string, unknown>;
+  metrics: EdgeMetrics;
+  /** The HTTP server API (`/v1/...`); unset = not served. */
+  api?: ServerApi;
+  /** Told who is connected and subscribed where (the presence reporter). */
+  presence?: PresenceReports;
+}
+
+/** What the presence service learns from this node, one call per change (coalesced downstream). */
+export interface PresenceReports {
+  connect(client: string, user: string): void;
+  disconnect(client: string): void;
+  join(client: string, ch: ChannelName): void;
+  leave(client: string, ch: ChannelName): void;
+}
+
+/** uWS's own send-buffer limit (abrupt close): ours plus room for a burst between sweeps. */
+export function hardBackpressureLimit(maxBackpressureBytes: number): number {
+  return Math.max(2 * maxBackpressureBytes, maxBackpressureBytes + 4 * 1024 * 1024);
 }
 
 /** The transport's hard cut-off for one frame: twice the protocol limit, at least 64 KiB more. */
@@ -26,9 +49,17 @@ export function hardFrameLimit(maxFrameBytes: number): number {
   return Math.max(2 * maxFrameBytes, maxFrameBytes + 64 * 1024);
 }
 
+// Each connection's send buffer is checked four times a second (10 ticks of 25 ms): the
+// distance between our limit and uWS's must absorb what one client can fall behind in that
+// time.
+const SWEEP_TICK_MS = 25;
+const SWEEP_TICKS_PER_CYCLE = 10;
+
 interface SocketData {
   session?: Session;
   closed: boolean;
+  /** The connection was reported to presence (it has an identity). */
+  present?: boolean;
   connectTimer?: NodeJS.Timeout;
 }
 
@@ -36,11 +67,32 @@ export class Transport {
   private readonly app: TemplatedApp;
   private listenSocket: us_listen_socket | undefined;
   private readonly sockets = new Set<WebSocket<SocketData>>();
+  /** Open sockets by connection id, to find the publisher of an `echo: false` message. */
+  private readonly byClient = new Map<string, WebSocket<SocketData>>();
   private readonly nodeId = randomBytes(4).toString('hex');
   private nextClient = 0;
   private boundPort = 0;
+  private readonly sweep: SlowConsumerSweep<WebSocket<SocketData>>;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: TransportOptions) {
+    this.sweep = new SlowConsumerSweep<WebSocket<SocketData>>(
+      {
+        connections: () => this.sockets,
+        // A socket being closed still holds its buffer until the client reads it: count it.
+        bufferedBytes: (ws) => ws.getBufferedAmount(),
+        closeSlow: (ws) => {
+          if (ws.getUserData().closed) return;
+          o.metrics.drops.inc({ reason: 'slow_consumer' });
+          // Stop queueing live frames first, so the close frame follows what is buffered and
+          // the buffer stops growing while the client reads its way to it.
+          for (const topic of ws.getTopics()) ws.unsubscribe(topic);
+          this.closeSocket(ws, CloseCode.SlowConsumer, 'slow consumer: send buffer over the limit; reconnect and resume');
+        },
+      },
+      o.maxBackpressureBytes,
+      SWEEP_TICKS_PER_CYCLE,
+    );
     this.app = uws.App();
     this.app.ws<SocketData>('/*', {
       compression: uws.DISABLED,
@@ -48,9 +100,10 @@ export class Transport {
       // ours: a frame between the two gets a clear PayloadTooLarge error from the decoder and
       // the connection stays; only a grossly oversized one is cut.
       maxPayloadLength: hardFrameLimit(o.maxFrameBytes),
-      maxBackpressure: o.maxBackpressureBytes,
-      // A client that cannot keep up is closed rather than silently skipped, so it can
-      // reconnect and resume instead of missing messages without knowing.
+      // Our bound is enforced by the slow-consumer sweep (close 4002, a clean close frame
+      // after the buffered data). uWS's own limit, twice ours, is the backstop for a burst
+      // between two sweeps: it closes abruptly (1006) rather than skipping messages silently.
+      maxBackpressure: hardBackpressureLimit(o.maxBackpressureBytes),
       closeOnBackpressureLimit: 1,
       idleTimeout: Math.max(8, Math.round(o.idleTimeoutMs / 1000)),
       sendPingsAutomatically: true,
@@ -63,15 +116,19 @@ export class Transport {
       },
       open: (ws) => this.open(ws),
       message: (ws, message, isBinary) => {
+        o.metrics.framesIn.inc();
         // The ArrayBuffer is only valid during this call; decoding copies what it keeps.
         ws.getUserData().session?.receive(new Uint8Array(message), isBinary);
       },
-      close: (ws) => {
+      close: (ws, code) => {
+        o.metrics.disconnected(code);
         const data = ws.getUserData();
         data.closed = true;
         clearTimeout(data.connectTimer);
         this.sockets.delete(ws);
+        if (data.session) this.byClient.delete(data.session.clientId);
         data.session?.closed();
+        if (data.present && data.session) o.presence?.disconnect(data.session.clientId);
       },
     });
     this.app.get('/healthz', (res) => {
@@ -81,6 +138,31 @@ export class Transport {
       const ok = o.ready();
       res.writeStatus(ok ? '200 OK' : '503 Service Unavailable').end(ok ? 'ready\n' : 'not ready\n');
     });
+    this.app.get('/metrics', (res) => {
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      void o.metrics.render().then((text) => {
+        if (aborted) return;
+        res.cork(() => res.writeHeader('content-type', o.metrics.contentType).end(text));
+      });
+    });
+    const api = o.api;
+    if (api) {
+      this.app.any('/v1/*', (res, req) => {
+        // Request fields are only valid synchronously, inside this handler.
+        const request = { method: req.getMethod(), path: req.getUrl(), query: req.getQuery() ?? '', authorization: req.getHeader('authorization') };
+        let aborted = false;
+        res.onAborted(() => {
+          aborted = true;
+        });
+        void api.handle(request).then((reply) => {
+          if (aborted) return;
+          res.cork(() => res.writeStatus(`${reply.status}`).writeHeader('content-type', 'application/json').end(toJson(reply.body)));
+        });
+      });
+    }
     this.app.any('/*', (res) => {
       res.writeStatus('404 Not Found').end('not found; connect a WebSocket to /\n');
     });
@@ -89,13 +171,22 @@ export class Transport {
   private open(ws: WebSocket<SocketData>): void {
     const data = ws.getUserData();
     this.sockets.add(ws);
+    this.o.metrics.connectionsOpened.inc();
     const clientId = `${this.nodeId}-${(this.nextClient++).toString(36)}`;
+    const presence = this.o.presence;
     const session = new Session({
       ...this.o.session,
       clientId,
+      onIdentified: (identity) => {
+        data.present = true;
+        presence?.connect(clientId, identity.user);
+      },
       socket: {
         send: (frame) => {
-          if (!data.closed) ws.send(frame, true);
+          if (data.closed) return;
+          const sent = ws.send(frame, true);
+          if (sent === 0) this.o.metrics.backpressure.inc();
+          else if (sent === 2) this.o.metrics.drops.inc({ reason: 'backpressure_limit' });
         },
         close: (code, reason) => {
           if (data.closed) return;
@@ -103,21 +194,49 @@ export class Transport {
           ws.end(code, reason.slice(0, 120));
         },
         join: (channel) => {
-          if (!data.closed) ws.subscribe(channel);
+          if (data.closed) return;
+          ws.subscribe(channel);
+          if (data.present) presence?.join(clientId, channel);
         },
         leave: (channel) => {
-          if (!data.closed) ws.unsubscribe(channel);
+          if (data.closed) return;
+          ws.unsubscribe(channel);
+          if (data.present) presence?.leave(clientId, channel);
         },
+        drained: () => this.drained(ws, data),
       },
     });
     data.session = session;
+    this.byClient.set(clientId, ws);
     data.connectTimer = setTimeout(() => session.connectTimedOut(), this.o.connectTimeoutMs);
     data.connectTimer.unref();
   }
 
-  /** Sends one live frame to every local subscriber of `channel`: encoded once, sent as is. */
-  deliver(channel: ChannelName, frame: Uint8Array): void {
-    this.app.publish(channel, frame, true, false);
+  /**
+   * Resolves once the socket's unsent bytes fall under a quarter of the backpressure limit
+   * (or it closed), so a catch-up never pushes a socket over the limit by itself.
+   */
+  private async drained(ws: WebSocket<SocketData>, data: SocketData): Promise<void> {
+    const low = this.o.maxBackpressureBytes / 4;
+    while (!data.closed && ws.getBufferedAmount() > low) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  /**
+   * Sends one live frame to every local subscriber of `channel`: encoded once, sent as is.
+   * With `excludeClient` (publish with `echo: false`) held here and subscribed, that socket's
+   * own `ws.publish` reaches everyone but itself, and it gets a `skip` notice instead.
+   */
+  deliver(channel: ChannelName, frame: Uint8Array, excludeClient?: string): void {
+    this.o.metrics.liveFrames.inc();
+    this.o.metrics.framesOut.inc(this.app.numSubscribers(channel));
+    const sender = excludeClient === undefined ? undefined : this.byClient.get(excludeClient);
+    if (sender === undefined || sender.getUserData().closed || !sender.isSubscribed(channel)) {
+      this.app.publish(channel, frame, true, false);
+      return;
+    }
+    sender.publish(channel, frame, true, false);
+    const notice = skipNotice(frame);
+    if (notice !== undefined) sender.send(notice, true);
   }
 
   listen(): Promise<number> {
@@ -128,6 +247,8 @@ export class Transport {
           return;
         }
         this.listenSocket = token;
+        this.sweepTimer ??= setInterval(() => this.sweep.tick(), SWEEP_TICK_MS);
+        this.sweepTimer.unref();
         this.boundPort = uws.us_socket_local_port(token as never);
         resolve(this.boundPort);
       });
@@ -138,14 +259,50 @@ export class Transport {
     return this.boundPort;
   }
 
+  /** Unsent bytes buffered over all connections (from the slow-consumer sweep). */
+  get sendBufferBytes(): number {
+    return this.sweep.bufferedBytes;
+  }
+
   get connections(): number {
     return this.sockets.size;
   }
 
   /** Stops accepting connections and closes every open one with 1001 (going away). */
   close(): void {
+    this.stopAccepting();
+    for (const ws of [...this.sockets]) this.closeSocket(ws, CloseCode.GoingAway, 'server shutting down');
+  }
+
+  private stopAccepting(): void {
     if (this.listenSocket) uws.us_listen_socket_close(this.listenSocket);
     this.listenSocket = undefined;
-    for (const ws of [...this.sockets]) ws.getUserData().session?.close(CloseCode.GoingAway, 'server shutting down');
+  }
+
+  private closeSocket(ws: WebSocket<SocketData>, code: number, reason: string): void {
+    const data = ws.getUserData();
+    if (data.session) data.session.close(code, reason);
+    else if (!data.closed) {
+      data.closed = true;
+      ws.end(code, reason);
+    }
+  }
+
+  /** This node as the drain sees it (drain.ts). */
+  drainTarget(): DrainTarget {
+    const toConnection = (ws: WebSocket<SocketData>): DrainingConnection => ({
+      advise: (delay) => {
+        if (!ws.getUserData().closed) ws.send(encodeServerFrame({ t: FrameType.Reconnect, delay, reason: 'server draining' }), true);
+      },
+      close: (code, reason) => this.closeSocket(ws, code, reason),
+    });
+    const sockets = this.sockets;
+    return {
+      stopAccepting: () => this.stopAccepting(),
+      connections: () => [...sockets].map(toConnection),
+      get openConnections() {
+        return sockets.size;
+      },
+    };
   }
 }

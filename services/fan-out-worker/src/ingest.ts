@@ -9,6 +9,8 @@ export interface IngestMessage {
   payload: Uint8Array;
   from: string | undefined;
   key: string | undefined;
+  /** Connection that asked not to receive its own message (`echo: false`); live only, never stored. */
+  excludeClient: string | undefined;
   /** When the ingest stream stored it, ms since the Unix epoch. */
   ts: number;
   /** Stream sequence in the ingest stream: identifies this message across redeliveries. */
@@ -51,5 +53,7 @@ export function readIngest(contract: Contract, raw: RawIngest): IngestResult {
   if (from !== undefined && !TOKEN_RE.test(from)) return { ok: false, reason: `invalid ${Header.From} header` };
   const key = raw.header(Header.Key) || undefined;
   if (key !== undefined && !TOKEN_RE.test(key)) return { ok: false, reason: `invalid ${Header.Key} header` };
-  return { ok: true, message: { channel, payload: raw.data, from, key, ts: raw.timestampMs, ingestSeq: raw.ingestSeq } };
+  const excludeClient = raw.header(Header.ExcludeClient) || undefined;
+  if (excludeClient !== undefined && !TOKEN_RE.test(excludeClient)) return { ok: false, reason: `invalid ${Header.ExcludeClient} header` };
+  return { ok: true, message: { channel, payload: raw.data, from, key, excludeClient, ts: raw.timestampMs, ingestSeq: raw.ingestSeq } };
 }

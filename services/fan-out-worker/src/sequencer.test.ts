@@ -39,6 +39,7 @@ const msg = (channel: string, data: unknown, extra: Partial<IngestMessage> = {})
   payload: encode(data),
   from: 'alice',
   key: undefined,
+  excludeClient: undefined,
   ts: 1000,
   ingestSeq: ++ingestSeq,
   ...extra,
@@ -95,6 +96,18 @@ describe('Sequencer', () => {
     expect(await s.sequence(msg('a', 'y'))).toMatchObject({ kind: 'stored', seq: 2 });
   });
 
+  it('writes nothing once the partition is no longer owned', async () => {
+    const log = new MemoryLog();
+    const live = new Live();
+    let owner = true;
+    const s = new Sequencer(log, live, new ChannelPositions(), () => owner);
+    await s.sequence(msg('a', 1));
+    owner = false;
+    expect(await s.sequence(msg('a', 2))).toEqual({ kind: 'not-owner' });
+    expect(log.entries).toHaveLength(1);
+    expect(live.frames).toHaveLength(1);
+  });
+
   it('gives up with contended when the fence keeps failing', async () => {
     const log = new MemoryLog();
     log.append = async () => ({ kind: 'conflict' });
@@ -129,7 +142,7 @@ describe('readIngest', () => {
   it('reads a well-formed ingest message', () => {
     expect(readIngest(c, raw({ headers: { 'Rt-From': 'bob', 'Rt-Key': 'k1' } }))).toEqual({
       ok: true,
-      message: { channel: 'news', payload: encode({ x: 1 }), from: 'bob', key: 'k1', ts: 1234, ingestSeq: 5 },
+      message: { channel: 'news', payload: encode({ x: 1 }), from: 'bob', key: 'k1', excludeClient: undefined, ts: 1234, ingestSeq: 5 },
     });
   });
 

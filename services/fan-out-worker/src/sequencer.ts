@@ -8,14 +8,17 @@ import type { ChannelPositions } from './positions.js';
 
 /** Where finished frames go live (core NATS `<prefix>.live.<ch>` in production). */
 export interface LiveOutput {
-  emit(channel: ChannelName, frame: Uint8Array): void;
+  /** `excludeClient`: the connection that must not get this frame (its edge sends it a skip notice). */
+  emit(channel: ChannelName, frame: Uint8Array, excludeClient?: string): void;
 }
 
 export type SequenceOutcome =
   | { kind: 'stored'; seq: number; epoch: string }
   | { kind: 'redelivered' }
   /** The fence kept failing: another writer is active on this channel. Retry later. */
-  | { kind: 'contended' };
+  | { kind: 'contended' }
+  /** This worker no longer owns the channel's partition: nothing was written. */
+  | { kind: 'not-owner' };
 
 const FENCE_RETRIES = 3;
 
@@ -24,11 +27,14 @@ export class Sequencer {
     private readonly history: HistoryLog,
     private readonly live: LiveOutput,
     private readonly positions: ChannelPositions,
+    /** Asked before every append: a worker whose partition lease lapsed must not write. */
+    private readonly owns: () => boolean = () => true,
   ) {}
 
   async sequence(m: IngestMessage): Promise<SequenceOutcome> {
     for (let attempt = 0; attempt < FENCE_RETRIES; attempt++) {
       const pos = this.positions.get(m.channel) ?? (await this.history.head(m.channel));
+      if (!this.owns()) return { kind: 'not-owner' };
       const seq = pos.seq + 1;
       const frame = encodeFrameWithPayload(
         { t: FrameType.Message, ch: m.channel, seq, ep: pos.epoch, ts: m.ts, from: m.from, key: m.key },
@@ -37,7 +43,7 @@ export class Sequencer {
       const r = await this.history.append(m.channel, { seq, epoch: pos.epoch, ts: m.ts, frame, dedupeId: `in:${m.ingestSeq}` }, pos.lastStored);
       if (r.kind === 'stored') {
         this.positions.set(m.channel, { epoch: pos.epoch, seq, lastStored: r.stored });
-        this.live.emit(m.channel, frame);
+        this.live.emit(m.channel, frame, m.excludeClient);
         return { kind: 'stored', seq, epoch: pos.epoch };
       }
       // Our cached position is stale either way: read it back from history next time.
@@ -45,7 +51,7 @@ export class Sequencer {
       if (r.kind === 'duplicate') {
         // Stored by an earlier delivery that may have died before emitting it: emit the
         // stored bytes again; subscribers drop a sequence they already have.
-        this.live.emit(m.channel, r.frame);
+        this.live.emit(m.channel, r.frame, m.excludeClient);
         return { kind: 'redelivered' };
       }
     }

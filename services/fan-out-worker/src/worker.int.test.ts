@@ -7,7 +7,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { headers, type Msg } from '@nats-io/nats-core';
 import { jetstream } from '@nats-io/jetstream';
 import { Contract } from '@cascade/nats';
-import { parseChannel, type ChannelName } from '@cascade/protocol';
+import type { ChannelName } from '@cascade/protocol';
 import {
   startCascade,
   startCascadeService,
@@ -17,6 +17,7 @@ import {
   type CascadeSystem,
   type NatsServerFixture,
 } from '@cascade/testing';
+import { channel } from './int-helpers.js';
 
 const prefix = uniquePrefix();
 const contract = new Contract({ prefix, partitions: 16 });
@@ -24,16 +25,13 @@ let nats: NatsServerFixture;
 let system: CascadeSystem;
 let nc: NatsConnection;
 
-const ch = (name: string): ChannelName => {
-  const r = parseChannel(name);
-  if (!r.ok) throw new Error(r.reason);
-  return r.channel.name;
-};
+const ch = channel;
 
 beforeAll(async () => {
   const m = contract.serverMapping();
   nats = await startNatsServer({ config: `mappings {\n  "${m.from}": "${m.to}"\n}\n` });
-  system = await startCascade({ natsUrl: nats.url, prefix, edges: 1, services: ['fan-out-worker'] });
+  // A short lease TTL: the replacement of a killed worker waits for its leases to lapse.
+  system = await startCascade({ natsUrl: nats.url, prefix, edges: 1, services: ['fan-out-worker'], env: { RT_LEASE_TTL: '3s' } });
   nc = await connect({ servers: nats.url });
 }, 90_000);
 
