@@ -1,0 +1,177 @@
+// The orchestrator's side of the load generator: forks worker processes (each below the
+// per-process file limit), pins them to the generator core, spreads connections over them
+// and merges their counts and latency histograms.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { track, stopChild } from '../system/children.js';
+import { pin } from '../system/proc.js';
+import type { DialectName } from './dialects.js';
+import { Histogram } from './histogram.js';
+import type { OpenResult, PublishResult, Reply, Request, Stats } from './protocol.js';
+
+const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
+/** Connections per worker: well under the 20,000 open files a process may have. */
+export const MAX_CONNS_PER_WORKER = 15_000;
+/**
+ * Receiving is spread over several processes even on one core: each small message costs a
+ * read and a callback per socket, and on a shared machine the scheduler gives each process
+ * its share, so a single generator process would be starved before the server is.
+ */
+const TARGET_CONNS_PER_WORKER = 250;
+const MAX_WORKERS = 8;
+const REQUEST_TIMEOUT_MS = 180_000;
+
+export interface Target {
+  host: string;
+  port: number;
+  dialect: DialectName;
+  hs256Secret?: string;
+}
+
+class Worker {
+  private seq = 0;
+  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
+  onProgress: (opened: number, failed: number) => void = () => {};
+
+  constructor(readonly child: ChildProcess) {
+    child.on('message', (m: Reply) => {
+      if (m.op === 'progress') return this.onProgress(m.opened, m.failed);
+      const p = this.pending.get(m.seq);
+      if (p === undefined) return;
+      this.pending.delete(m.seq);
+      clearTimeout(p.timer);
+      if (m.ok) p.resolve(m.result);
+      else p.reject(new Error(`worker ${child.pid}: ${m.error}`));
+    });
+    child.on('error', (e) => process.stderr.write(`bench: worker ${child.pid}: ${e.message}\n`));
+    child.once('exit', (code, signal) => {
+      for (const p of this.pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(new Error(`worker ${child.pid} exited (${signal ?? code})`));
+      }
+      this.pending.clear();
+    });
+  }
+
+  request<T>(req: Request, timeoutMs = REQUEST_TIMEOUT_MS): Promise<T> {
+    const seq = ++this.seq;
+    if (!this.child.connected) return Promise.reject(new Error(`worker ${this.child.pid} is gone (${req.op})`));
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(seq);
+        reject(new Error(`worker ${this.child.pid}: ${req.op} got no answer in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(seq, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.child.send({ ...req, seq });
+    });
+  }
+}
+
+export interface Deliveries {
+  delivered: number;
+  stale: number;
+  hist: Histogram;
+  open: number;
+  lost: number;
+  lostReasons: string[];
+}
+
+/** Subscriber workers plus one publisher worker, all on `core`. */
+export class LoadGenerator {
+  private readonly subs: Worker[] = [];
+  private publisher: Worker | undefined;
+  private nextIndex = 0;
+
+  constructor(private readonly core: number | undefined) {}
+
+  private spawn(): Worker {
+    const child = track(fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    if (this.core !== undefined && child.pid !== undefined) pin(child.pid, this.core);
+    return new Worker(child);
+  }
+
+  /** Opens `count` ready subscribers on `ch`, printing a progress line while it ramps up. */
+  async subscribe(t: Target, ch: string, count: number, label: string): Promise<OpenResult> {
+    const workers = Math.max(1, Math.ceil(count / MAX_CONNS_PER_WORKER), Math.min(MAX_WORKERS, Math.ceil(count / TARGET_CONNS_PER_WORKER)));
+    while (this.subs.length < workers) this.subs.push(this.spawn());
+    const shares = this.subs.slice(0, workers).map((_, i) => Math.floor(count / workers) + (i < count % workers ? 1 : 0));
+    const progress = shares.map(() => ({ opened: 0, failed: 0 }));
+    const started = Date.now();
+    let printed = 0;
+    const line = () => {
+      if (Date.now() - printed < 1000) return;
+      printed = Date.now();
+      const o = progress.reduce((a, p) => a + p.opened, 0);
+      const f = progress.reduce((a, p) => a + p.failed, 0);
+      process.stdout.write(`\r  ${label}: ${o}/${count} connected, ${f} failed, ${((Date.now() - started) / 1000).toFixed(1)} s   `);
+    };
+    const results = await Promise.all(
+      shares.map((n, i) => {
+        const w = this.subs[i]!;
+        w.onProgress = (opened, failed) => {
+          progress[i] = { opened, failed };
+          line();
+        };
+        const first = this.nextIndex;
+        this.nextIndex += n;
+        return w.request<OpenResult>({ op: 'open', host: t.host, port: t.port, dialect: t.dialect, role: 'sub', ch, count: n, first, concurrency: 32, hs256Secret: t.hs256Secret });
+      }),
+    );
+    const r: OpenResult = {
+      opened: results.reduce((a, x) => a + x.opened, 0),
+      failed: results.reduce((a, x) => a + x.failed, 0),
+      errors: results.flatMap((x) => x.errors).slice(0, 5),
+      ms: Date.now() - started,
+    };
+    process.stdout.write(`\r  ${label}: ${r.opened}/${count} connected, ${r.failed} failed, ${(r.ms / 1000).toFixed(1)} s   \n`);
+    return r;
+  }
+
+  async openPublisher(t: Target, ch: string): Promise<void> {
+    this.publisher ??= this.spawn();
+    const r = await this.publisher.request<OpenResult>({ op: 'open', host: t.host, port: t.port, dialect: t.dialect, role: 'pub', ch, count: 1, first: this.nextIndex++, concurrency: 1, hs256Secret: t.hs256Secret });
+    if (r.opened !== 1) throw new Error(`publisher could not connect: ${r.errors.join('; ')}`);
+  }
+
+  publish(rate: number, durationMs: number): Promise<PublishResult> {
+    if (this.publisher === undefined) throw new Error('openPublisher first');
+    return this.publisher.request<PublishResult>({ op: 'publish', rate, durationMs }, durationMs + 30_000);
+  }
+
+  /** Starts counting afresh; payloads sent before `sinceUs` (monotonic µs) no longer count. */
+  async reset(sinceUs: number): Promise<void> {
+    await Promise.all(this.subs.map((w) => w.request({ op: 'reset', sinceUs })));
+  }
+
+  async deliveries(): Promise<Deliveries> {
+    const all = await Promise.all(this.subs.map((w) => w.request<Stats>({ op: 'stats' })));
+    const hist = new Histogram();
+    for (const s of all) hist.add(s.hist, s.maxUs);
+    return {
+      delivered: all.reduce((a, s) => a + s.delivered, 0),
+      stale: all.reduce((a, s) => a + s.stale, 0),
+      hist,
+      open: all.reduce((a, s) => a + s.open, 0),
+      lost: all.reduce((a, s) => a + s.lost, 0),
+      lostReasons: all.flatMap((s) => s.lostReasons).slice(0, 5),
+    };
+  }
+
+  pids(): number[] {
+    return [...this.subs, ...(this.publisher ? [this.publisher] : [])].map((w) => w.child.pid ?? -1);
+  }
+
+  /** Closes every connection and stops every worker, whatever state they are in. */
+  async stop(): Promise<void> {
+    const all = [...this.subs, ...(this.publisher ? [this.publisher] : [])];
+    this.subs.length = 0;
+    this.publisher = undefined;
+    await Promise.all(
+      all.map(async (w) => {
+        await w.request({ op: 'close' }, 10_000).catch((e: unknown) => process.stderr.write(`bench: ${String(e)}\n`));
+        if (w.child.connected) w.child.disconnect();
+        await stopChild(w.child);
+      }),
+    );
+  }
+}

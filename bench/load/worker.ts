@@ -1,0 +1,193 @@
+// A generator worker process: holds many client connections to one target, counts the
+// deliveries and their latency, and publishes at a given rate when asked. The parent drives
+// it over IPC; it exits by itself if the parent goes away or after its maximum lifetime.
+import { driverFor, type DeliverySink, type Driver } from './dialects.js';
+import { Histogram } from './histogram.js';
+import { makePayload, nowUs } from './payload.js';
+import type { OpenRequest, OpenResult, PublishResult, Reply, Request, Stats } from './protocol.js';
+import { RawWs } from './ws-client.js';
+
+const MAX_LIFETIME_MS = 45 * 60_000;
+const OPEN_TIMEOUT_MS = 15_000;
+const PUBLISH_TICK_MS = 5;
+
+interface Conn {
+  ws: RawWs;
+  driver: Driver;
+}
+
+const conns: Conn[] = [];
+const hist = new Histogram();
+let delivered = 0;
+let stale = 0;
+/** Deliveries sent before this time (µs) belong to an earlier step and are only counted as stale. */
+let sinceUs = 0;
+let lost = 0;
+const lostReasons = new Map<string, number>();
+
+const sink: DeliverySink = {
+  delivered(t0Us, atUs) {
+    if (t0Us < sinceUs) {
+      stale += 1;
+      return;
+    }
+    delivered += 1;
+    hist.recordUs(atUs - t0Us);
+  },
+};
+
+function send(msg: Reply): void {
+  if (process.connected) process.send?.(msg);
+}
+
+/** Source addresses 127.0.0.1–127.0.0.250 give each its own 64k ephemeral ports. */
+function localAddress(index: number): string {
+  return `127.0.0.${1 + (index % 250)}`;
+}
+
+async function openOne(r: OpenRequest, index: number): Promise<Conn> {
+  const driver = driverFor(r.dialect, { role: r.role, ch: r.ch, index, hs256Secret: r.hs256Secret });
+  let readyResolve!: () => void;
+  let readyReject!: (e: Error) => void;
+  const ready = new Promise<void>((res, rej) => {
+    readyResolve = res;
+    readyReject = rej;
+  });
+  let isReady = false;
+  let connRef: Conn | undefined;
+  const ws = await RawWs.open(
+    { host: r.host, port: r.port, path: driver.path, localAddress: localAddress(index), timeoutMs: OPEN_TIMEOUT_MS },
+    {
+      message(ws, data, binary) {
+        const out = driver.onMessage(ws, data, binary, sink);
+        if (out === 'ready') {
+          isReady = true;
+          readyResolve();
+        } else if (out !== undefined && !isReady) readyReject(new Error(out));
+      },
+      close(reason) {
+        if (!isReady) return readyReject(new Error(reason));
+        lost += 1;
+        lostReasons.set(reason, (lostReasons.get(reason) ?? 0) + 1);
+        if (connRef !== undefined) conns.splice(conns.indexOf(connRef), 1);
+      },
+    },
+  );
+  driver.start(ws);
+  const timer = setTimeout(() => readyReject(new Error(`not ready after ${OPEN_TIMEOUT_MS} ms`)), OPEN_TIMEOUT_MS);
+  try {
+    await ready;
+  } catch (e) {
+    ws.destroy();
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  connRef = { ws, driver };
+  return connRef;
+}
+
+async function open(r: OpenRequest): Promise<OpenResult> {
+  const started = Date.now();
+  let next = 0;
+  let opened = 0;
+  let failed = 0;
+  const errors = new Map<string, number>();
+  let lastProgress = Date.now();
+  // `concurrency` lanes each open connections one after another: bounded by `count`.
+  const lane = async () => {
+    while (next < r.count) {
+      const i = next++;
+      try {
+        conns.push(await openOne(r, r.first + i));
+        opened += 1;
+      } catch (e) {
+        failed += 1;
+        const m = e instanceof Error ? e.message : String(e);
+        errors.set(m, (errors.get(m) ?? 0) + 1);
+      }
+      if (Date.now() - lastProgress > 500) {
+        lastProgress = Date.now();
+        send({ op: 'progress', opened, failed });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(r.concurrency, r.count) }, lane));
+  return { opened, failed, errors: [...errors].map(([m, n]) => `${n}× ${m}`).slice(0, 5), ms: Date.now() - started };
+}
+
+/** Sends `rate` publishes per second, spread over ticks, for `durationMs`, from the first connection. */
+function publish(rate: number, durationMs: number): Promise<PublishResult> {
+  const c = conns[0];
+  if (c === undefined) return Promise.reject(new Error('no publisher connection'));
+  const acks0 = c.driver.acks;
+  const errors0 = c.driver.errors;
+  return new Promise((resolve) => {
+    const start = performance.now();
+    let sent = 0;
+    const total = Math.round((rate * durationMs) / 1000);
+    const tick = () => {
+      const elapsed = performance.now() - start;
+      const due = Math.min(total, Math.floor((rate * Math.min(elapsed, durationMs)) / 1000));
+      if (due > sent) {
+        const batch: Uint8Array[] = [];
+        const t0 = nowUs();
+        for (; sent < due; sent++) batch.push(c.driver.publishFrame(makePayload(t0)));
+        c.ws.sendMany(batch);
+      }
+      if (sent >= total || elapsed >= durationMs + 1000) {
+        clearInterval(timer);
+        // Replies still in flight get a moment to be counted.
+        setTimeout(
+          () => resolve({ sent, acks: c.driver.acks - acks0, errors: c.driver.errors - errors0, backlogBytes: c.ws.bufferedBytes }),
+          200,
+        );
+      }
+    };
+    const timer = setInterval(tick, PUBLISH_TICK_MS);
+  });
+}
+
+function stats(): Stats {
+  return { delivered, stale, hist: Array.from(hist.counts), maxUs: hist.max, open: conns.length, lost, lostReasons: [...lostReasons].map(([m, n]) => `${n}× ${m}`).slice(0, 5) };
+}
+
+function closeAll(): void {
+  for (const c of conns.splice(0)) c.ws.destroy();
+}
+
+async function handle(req: Request): Promise<unknown> {
+  switch (req.op) {
+    case 'open':
+      return open(req);
+    case 'publish':
+      return publish(req.rate, req.durationMs);
+    case 'reset':
+      sinceUs = req.sinceUs;
+      delivered = 0;
+      stale = 0;
+      hist.reset();
+      return null;
+    case 'stats':
+      return stats();
+    case 'close':
+      closeAll();
+      return null;
+  }
+}
+
+process.on('message', (m: Request & { seq: number }) => {
+  handle(m).then(
+    (result) => send({ op: 'reply', seq: m.seq, ok: true, result }),
+    (e: unknown) => send({ op: 'reply', seq: m.seq, ok: false, error: e instanceof Error ? e.message : String(e) }),
+  );
+});
+// Without its parent nobody would ever stop it: leave at once.
+process.on('disconnect', () => {
+  closeAll();
+  process.exit(0);
+});
+setTimeout(() => {
+  process.stderr.write(`bench worker ${process.pid}: maximum lifetime reached, exiting\n`);
+  process.exit(3);
+}, MAX_LIFETIME_MS).unref();

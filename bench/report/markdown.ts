@@ -1,0 +1,109 @@
+// Renders a run as markdown: one table per scenario with each peer's figure and Cascade's
+// ratio to it, then the issue's targets marked met or missed.
+import type { FanoutResult } from '../scenarios/fanout.js';
+import type { Results } from './results.js';
+
+const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v < 10 ? v.toFixed(2) : v.toFixed(0));
+const int = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : Math.round(v).toLocaleString('en-US'));
+const mib = (b: number) => (Number.isFinite(b) ? (b / 2 ** 20).toFixed(0) : 'n/a');
+const kib = (b: number) => (Number.isFinite(b) ? (b / 1024).toFixed(1) : 'n/a');
+// A non-positive denominator (e.g. an RSS that shrank by GC while connections were added) is
+// below what the measurement can resolve: no ratio rather than a meaningless one.
+const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b <= 0 ? 'n/a' : `${(a / b).toFixed(2)}×`);
+
+/** Results written before `systemEfficiency` existed still carry what it is derived from. */
+function systemEfficiency(r: FanoutResult): number | undefined {
+  if (r.systemEfficiency !== undefined) return r.systemEfficiency;
+  const v = r.steps
+    .filter((s) => s.deliveredRatio >= 0.95 && Number.isFinite(s.deliveriesPerServerCpuSec) && s.serverCpu + s.helperCpu > 0)
+    .map((s) => (s.deliveriesPerServerCpuSec * s.serverCpu) / (s.serverCpu + s.helperCpu));
+  return v.length > 0 ? Math.max(...v) : undefined;
+}
+
+function fanoutTable(rows: FanoutResult[]): string[] {
+  const get = (t: string) => rows.find((r) => r.target === t);
+  const cWall = get('cascade')?.best?.deliveriesPerSec;
+  const cEff = get('cascade')?.efficiency;
+  const eEff = get('cascade-ephemeral')?.efficiency;
+  const cascadeRow = get('cascade');
+  const cSys = cascadeRow ? systemEfficiency(cascadeRow) : undefined;
+  const out = [
+    '| System | publishes/s sustained | deliveries/s | p50 ms | p99 ms | p99.9 ms | server CPU | deliveries per server CPU-s | per CPU-s, all processes | server RSS MiB | Cascade ÷ this, deliveries/s | Cascade ÷ this, per server CPU-s | Cascade ÷ this, per CPU-s all processes | Cascade ephemeral ÷ this, per server CPU-s |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    const b = r.best;
+    out.push(
+      `| ${r.label} | ${int(b?.rate)} | ${int(b?.deliveriesPerSec)} | ${ms(b?.p50Ms)} | ${ms(b?.p99Ms)} | ${ms(b?.p999Ms)} | ${b ? `${(b.serverCpu * 100).toFixed(0)}%` : 'n/a'} | ${int(r.efficiency)} | ${int(systemEfficiency(r))} | ${mib(r.serverRssBytes)} | ${ratio(cWall, b?.deliveriesPerSec)} | ${ratio(cEff, r.efficiency)} | ${ratio(cSys, systemEfficiency(r))} | ${ratio(eEff, r.efficiency)} |`,
+    );
+  }
+  const stops = rows.map((r) => {
+    const last = r.steps.at(-1);
+    const helper = r.steps.some((s) => s.helperCpu > 0) ? `; NATS + worker used up to ${(Math.max(...r.steps.map((s) => s.helperCpu)) * 100).toFixed(0)}% of a core` : '';
+    const gen = `generator up to ${(Math.max(...r.steps.map((s) => s.generatorCpu)) * 100).toFixed(0)}%`;
+    return `${r.label}: ${last && !last.ok ? `stopped at ${int(last.rate)} publishes/s (${last.why}; server CPU ${(last.serverCpu * 100).toFixed(0)}%, ${gen}${helper})` : `never fell behind within the step limit (${gen}${helper})`}`;
+  });
+  out.push('', ...stops.map((s) => `- ${s}`));
+  return out;
+}
+
+function check(ok: boolean | undefined): string {
+  return ok === undefined ? '? (not measured)' : ok ? 'met' : '**missed**';
+}
+
+export function renderMarkdown(r: Results): string {
+  const lines: string[] = [
+    `# Benchmark results (${r.mode})`,
+    '',
+    `Run ${r.startedAt} → ${r.finishedAt}. Machine: ${r.machine.nproc} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ${r.machine.natsServer}, ${r.machine.uws}; load average ${r.machine.loadAverageAtStart.join(' / ')} at start, ${r.loadAverageAtEnd.join(' / ')} at end (shared machine: compare ratios within this run, not absolute figures).`,
+    '',
+  ];
+  const sizes = [...new Set(r.fanout.map((f) => f.subscribers))].sort((a, b) => a - b);
+  for (const n of sizes) {
+    lines.push(`## Broadcast fan-out, one channel, ${int(n)} subscribers, 100-byte messages`, '', ...fanoutTable(r.fanout.filter((f) => f.subscribers === n)), '');
+  }
+  if (r.pipeline.length > 0) {
+    lines.push('## Cascade full pipeline latency (publish → JetStream → worker → NATS → edge → subscribers)', '', '| publishes/s | subscribers | delivered | p50 ms | p99 ms | p99.9 ms | max ms |', '|---:|---:|---:|---:|---:|---:|---:|');
+    for (const p of r.pipeline) lines.push(`| ${int(p.rate)} | ${int(p.subscribers)} | ${(p.deliveredRatio * 100).toFixed(1)}% | ${ms(p.p50Ms)} | ${ms(p.p99Ms)} | ${ms(p.p999Ms)} | ${ms(p.maxMs)} |`);
+    lines.push('');
+  }
+  if (r.idle.length > 0) {
+    const c = r.idle.find((i) => i.target === 'cascade' && !i.personalChannels)?.bytesPerConnection;
+    lines.push('## Idle density (connected and subscribed to one shared channel, silent)', '', '| System | connections | RSS before MiB | RSS after MiB | KiB per connection | KiB per connection, 2nd half | Cascade (anonymous) ÷ this |', '|---|---:|---:|---:|---:|---:|---:|');
+    for (const i of r.idle) {
+      lines.push(`| ${i.label} | ${int(i.connections)} | ${mib(i.rssBeforeBytes)} | ${mib(i.rssAfterBytes)} | ${kib(i.bytesPerConnection)} | ${kib(i.marginalBytesPerConnection)} | ${ratio(c, i.bytesPerConnection)} |`);
+    }
+    const helpers = r.idle.filter((i) => Object.keys(i.helperRssDeltaBytes).length > 0);
+    for (const h of helpers) lines.push('', `${h.label}: other processes grew by ${Object.entries(h.helperRssDeltaBytes).map(([k, v]) => `${k} ${mib(v)} MiB`).join(', ')} (not counted above).`);
+    lines.push('');
+  }
+  lines.push('## Targets of issue 7', '', '| target | measured | status |', '|---|---|---|');
+  for (const n of sizes) {
+    const get = (t: string) => r.fanout.find((f) => f.subscribers === n && f.target === t)?.best?.deliveriesPerSec;
+    const c = get('cascade');
+    const eff = (t: string) => r.fanout.find((f) => f.subscribers === n && f.target === t)?.efficiency;
+    for (const [peer, want, text] of [
+      ['uws', 0.9, '≥ 90% of raw uWS'],
+      ['ws', 15, '≥ 15× ws'],
+      ['socketio', 20, '≥ 20× Socket.IO'],
+    ] as const) {
+      const p = get(peer);
+      const val = c !== undefined && p !== undefined ? c / p : undefined;
+      const e = eff('cascade') !== undefined && eff(peer) !== undefined ? eff('cascade')! / eff(peer)! : undefined;
+      lines.push(`| fan-out deliveries/s ${text} (${int(n)} subs), wall clock | ${ratio(c, p)} | ${check(val === undefined ? undefined : val >= want)} |`);
+      lines.push(`| fan-out ${text} (${int(n)} subs), per server CPU-second | ${ratio(eff('cascade'), eff(peer))} | ${check(e === undefined ? undefined : e >= want)} |`);
+    }
+  }
+  const ci = r.idle.find((i) => i.target === 'cascade' && !i.personalChannels)?.bytesPerConnection;
+  const ui = r.idle.find((i) => i.target === 'uws')?.bytesPerConnection;
+  const idleOk = ci !== undefined && ui !== undefined && ui > 0 ? ci / ui <= 1.5 : undefined;
+  lines.push(`| idle memory per connection ≤ 1.5× raw uWS (Cascade anonymous, same shared channel) | ${ratio(ci, ui)}${ui !== undefined && ui <= 0 ? ` (uWS grew ${kib(ui)} KiB/conn: below noise)` : ''} | ${check(idleOk)} |`);
+  const p100 = r.pipeline.find((p) => p.rate === 100 && p.subscribers >= 1000);
+  lines.push(`| pipeline p99 < 5 ms at 100 publishes/s to 1,000 subscribers | ${p100 ? `${ms(p100.p99Ms)} ms` : 'n/a'} | ${check(p100 ? p100.p99Ms < 5 : undefined)} |`);
+  if (r.errors.length > 0) {
+    lines.push('', '## Errors', '');
+    for (const e of r.errors) lines.push(`- ${e.scenario} / ${e.target}: ${e.message.split('\n')[0]}`);
+  }
+  lines.push('');
+  return lines.join('\n');
+}

@@ -1,0 +1,211 @@
+// Broadcast fan-out: one channel, N subscribers, one publisher of 100-byte messages. The
+// publish rate doubles each step until a system falls behind: fewer than 95% of the expected
+// deliveries arrive by the end of the step plus a short drain, or p99 latency passes the
+// limit. The last step it passed is its sustained rate.
+import { LoadGenerator } from '../load/generator.js';
+import { nowUs } from '../load/payload.js';
+import { cpuSeconds, rssBytes } from '../system/proc.js';
+import { GENERATOR_CORE, LABELS, startTarget, type TargetName } from '../targets/targets.js';
+import { sleep, summarize, type LatencySummary } from './common.js';
+
+export interface FanoutOptions {
+  subscribers: number;
+  stepMs: number;
+  maxDrainMs: number;
+  maxSteps: number;
+  /** Deliveries per second of the first step. */
+  startDeliveries: number;
+  p99LimitMs: number;
+  /** Failed steps repeated once before they count (noise on a shared machine). */
+  maxRetries: number;
+}
+
+export interface FanoutStep extends LatencySummary {
+  rate: number;
+  sent: number;
+  expected: number;
+  delivered: number;
+  deliveredRatio: number;
+  deliveriesPerSec: number;
+  /** Share of a core the server process used during the step (1 = one full core). */
+  serverCpu: number;
+  /** The same for the system's other processes (Cascade: NATS and the fan-out worker). */
+  helperCpu: number;
+  /** The same for all generator processes together. */
+  generatorCpu: number;
+  /**
+   * Deliveries per CPU-second of the server process: what one dedicated core would sustain
+   * at this load. Robust to other processes competing for the cores, unlike deliveries/s.
+   */
+  deliveriesPerServerCpuSec: number;
+  /** The same counting every process of the system (Cascade: edge + NATS + fan-out worker). */
+  deliveriesPerSystemCpuSec: number;
+  /** Subscribers still connected at the end of the step. */
+  open: number;
+  publishErrors: number;
+  ok: boolean;
+  why?: string;
+  /** This step repeated a failed one (noise on a shared machine is given a second chance). */
+  retried?: boolean;
+}
+
+export interface FanoutResult {
+  target: TargetName;
+  label: string;
+  subscribers: number;
+  connectMs: number;
+  steps: FanoutStep[];
+  best?: FanoutStep;
+  /** Highest deliveries per server CPU-second among steps that delivered ≥ 95%. */
+  efficiency?: number;
+  /** The same over all the system's processes. */
+  systemEfficiency?: number;
+  serverRssBytes: number;
+  notes: string[];
+}
+
+const CHANNEL = 'bench:fanout';
+const DELIVERED_OK = 0.95;
+
+export async function runFanout(name: TargetName, o: FanoutOptions): Promise<FanoutResult> {
+  const t = await startTarget(name);
+  const gen = new LoadGenerator(GENERATOR_CORE);
+  try {
+    const opened = await gen.subscribe(t.target, CHANNEL, o.subscribers, `${LABELS[name]} fan-out`);
+    if (opened.failed > 0) throw new Error(`${opened.failed} of ${o.subscribers} subscribers failed: ${opened.errors.join('; ')}`);
+    await gen.openPublisher(t.target, CHANNEL);
+    // A short warm-up lets JITs and buffers settle before the first measured step.
+    await gen.publish(Math.max(1, Math.round(o.startDeliveries / o.subscribers / 2)), 500);
+    await sleep(300);
+    const steps: FanoutStep[] = [];
+    let rate = Math.max(1, Math.round(o.startDeliveries / o.subscribers));
+    let lastOk: number | undefined;
+    let refined = false;
+    let retries = 0;
+    let retryNext = false;
+    for (let i = 0; i < o.maxSteps; i++) {
+      const step = await runStep(gen, t.serverPid, Object.values(t.helperPids), rate, o);
+      if (retryNext) step.retried = true;
+      retryNext = false;
+      steps.push(step);
+      process.stdout.write(
+        `    ${String(rate).padStart(6)} pub/s: ${(step.deliveredRatio * 100).toFixed(1)}% delivered, ${fmtRate(step.deliveriesPerSec)} deliveries/s, p99 ${step.p99Ms.toFixed(1)} ms, server CPU ${(step.serverCpu * 100).toFixed(0)}%, generator ${(step.generatorCpu * 100).toFixed(0)}%, ${fmtRate(step.deliveriesPerServerCpuSec)} deliveries/server-CPU-s${step.ok ? '' : `  ← ${step.why}`}${step.retried ? ' (retry)' : ''}\n`,
+      );
+      // Once the server has dropped subscribers, later steps would measure fewer of them.
+      if (step.open < o.subscribers * DELIVERED_OK) break;
+      if (step.ok) {
+        lastOk = rate;
+        rate *= 2;
+        continue;
+      }
+      // The machine is shared: a failed step is run once more before it counts.
+      if (retries < o.maxRetries && !step.retried) {
+        retries += 1;
+        retryNext = true;
+        continue;
+      }
+      // Even the first rate was too much: search downwards instead.
+      if (lastOk === undefined) {
+        if (rate <= 1) break;
+        rate = Math.max(1, Math.floor(rate / 4));
+        continue;
+      }
+      // One step between the last pass and this failure sharpens the figure by √2.
+      if (refined) break;
+      refined = true;
+      rate = Math.round(lastOk * Math.SQRT2);
+      if (rate <= lastOk) break;
+    }
+    const best = steps.filter((s) => s.ok).sort((a, b) => b.deliveriesPerSec - a.deliveriesPerSec)[0];
+    const eff = steps.filter((s) => s.deliveredRatio >= DELIVERED_OK && Number.isFinite(s.deliveriesPerServerCpuSec)).map((s) => s.deliveriesPerServerCpuSec);
+    const sysEff = steps.filter((s) => s.deliveredRatio >= DELIVERED_OK && Number.isFinite(s.deliveriesPerSystemCpuSec)).map((s) => s.deliveriesPerSystemCpuSec);
+    return {
+      target: name,
+      label: LABELS[name],
+      subscribers: opened.opened,
+      connectMs: opened.ms,
+      steps,
+      best,
+      ...(eff.length > 0 ? { efficiency: Math.max(...eff) } : {}),
+      ...(sysEff.length > 0 ? { systemEfficiency: Math.max(...sysEff) } : {}),
+      serverRssBytes: rssBytes(t.serverPid),
+      notes: t.notes,
+    };
+  } finally {
+    await gen.stop();
+    await t.stop();
+  }
+}
+
+/** Waits (at most 3 s) until the previous step's late deliveries have stopped arriving. */
+async function quiesce(gen: LoadGenerator): Promise<void> {
+  let last = -1;
+  const end = performance.now() + 3000;
+  for (let still = 0; still < 2 && performance.now() < end; ) {
+    await sleep(150);
+    const d = await gen.deliveries();
+    const total = d.delivered + d.stale;
+    still = total === last ? still + 1 : 0;
+    last = total;
+  }
+}
+
+const sumCpu = (pids: number[]) => pids.reduce((a, p) => a + (cpuSeconds(p) || 0), 0);
+
+async function runStep(gen: LoadGenerator, serverPid: number, helperPids: number[], rate: number, o: FanoutOptions): Promise<FanoutStep> {
+  await quiesce(gen);
+  await gen.reset(nowUs());
+  const cpu0 = cpuSeconds(serverPid);
+  const helpers0 = sumCpu(helperPids);
+  const gen0 = sumCpu(gen.pids());
+  const started = performance.now();
+  const pub = await gen.publish(rate, o.stepMs);
+  const expected = pub.sent * o.subscribers;
+  // Drain: wait until everything arrived or the count stops moving (bounded by maxDrainMs).
+  let d = await gen.deliveries();
+  const drainEnd = performance.now() + o.maxDrainMs;
+  let still = 0;
+  while (d.delivered < expected && performance.now() < drainEnd && still < 3) {
+    await sleep(150);
+    const next = await gen.deliveries();
+    still = next.delivered === d.delivered ? still + 1 : 0;
+    d = next;
+  }
+  const wall = (performance.now() - started) / 1000;
+  const cpuSec = cpuSeconds(serverPid) - cpu0;
+  const cpu = cpuSec / wall;
+  const helperSec = sumCpu(helperPids) - helpers0;
+  const helperCpu = helperSec / wall;
+  const generatorCpu = (sumCpu(gen.pids()) - gen0) / wall;
+  const lat = summarize(d.hist);
+  const ratio = expected === 0 ? 0 : d.delivered / expected;
+  let why: string | undefined;
+  if (d.open < o.subscribers * DELIVERED_OK) why = `server dropped ${o.subscribers - d.open} subscribers (${d.lostReasons.join('; ')})`;
+  else if (ratio < DELIVERED_OK) why = `only ${(ratio * 100).toFixed(1)}% delivered`;
+  else if (lat.p99Ms > o.p99LimitMs) why = `p99 over ${o.p99LimitMs} ms`;
+  else if (d.lost > 0) why = `${d.lost} subscribers lost (${d.lostReasons.join('; ')})`;
+  else if (pub.errors > 0) why = `${pub.errors} publishes refused`;
+  return {
+    rate,
+    sent: pub.sent,
+    expected,
+    delivered: d.delivered,
+    deliveredRatio: ratio,
+    // Deliveries over the publishing window: a step passes only if (almost) all arrived.
+    deliveriesPerSec: Math.min(d.delivered, expected) / (o.stepMs / 1000),
+    serverCpu: cpu,
+    helperCpu,
+    generatorCpu,
+    deliveriesPerServerCpuSec: cpuSec > 0 ? d.delivered / cpuSec : Number.NaN,
+    deliveriesPerSystemCpuSec: cpuSec + helperSec > 0 ? d.delivered / (cpuSec + helperSec) : Number.NaN,
+    open: d.open,
+    publishErrors: pub.errors,
+    ...lat,
+    ok: why === undefined,
+    ...(why === undefined ? {} : { why }),
+  };
+}
+
+function fmtRate(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0);
+}
