@@ -15,6 +15,8 @@ export const Header = {
   Epoch: 'Rt-Epoch',
   /** History: publish time, milliseconds since the Unix epoch (decimal). */
   Time: 'Rt-Ts',
+  /** Ingest: the group a member's copy of a group message came from (becomes `grp` in the frame). */
+  Group: 'Rt-Group',
   /** Live: the frame carries no sequence (ephemeral or presence). */
   Ephemeral: 'Rt-Ephemeral',
 } as const;

@@ -18,6 +18,29 @@ export {
 export { connectNats, type ConnectOptions, type ConnectionLog } from './connection.js';
 export { serveHealth, type HealthReport } from './health.js';
 export { LeaseBucket, leaseKey, workerKey, type LeaseSnapshot } from './leases.js';
+export {
+  DEFAULT_GROUP_FANOUT_THRESHOLD,
+  GROUP_NAMESPACE,
+  GroupMembership,
+  GroupRequestError,
+  GroupVerb,
+  GroupsClient,
+  MAX_USERS_PER_REQUEST,
+  MembershipIndex,
+  fanoutGroupOf,
+  groupChannel,
+  groupOf,
+  groupsSubject,
+  isGroupName,
+  isMemberId,
+  memberKey,
+  parseGroupRequest,
+  parseMemberKey,
+  type GroupLookup,
+  type GroupMembershipOptions,
+  type GroupReply,
+  type GroupRequest,
+} from './groups.js';
 export { contractFrom, natsConfig, streamSettingsFrom, type NatsConfig } from './config.js';
 export {
   DEFAULT_HISTORY_LIMIT,

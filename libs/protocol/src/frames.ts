@@ -113,6 +113,8 @@ export interface MessageFrame {
   from?: string;
   /** The publisher's idempotency key, when it gave one. */
   key?: string;
+  /** In a member's `user:` inbox: the group (`group:<g>`) the message was published to. */
+  grp?: string;
   /**
    * Sent only to a publisher that asked `echo: false`, in place of its own message: the seq is
    * taken (advance the tracked position), there is no `data` to apply.

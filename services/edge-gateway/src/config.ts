@@ -13,7 +13,7 @@ export const edgeConfig = {
   publishTimeout: duration({ env: 'EDGE_PUBLISH_TIMEOUT', describe: 'How long a publish waits for JetStream to store it', default: '5s', min: '100ms', max: '1m' }),
   ringSize: int({ env: 'EDGE_RING_SIZE', describe: 'Recent message frames kept in memory per channel with local subscribers, for quick resumes (0 = none)', default: 256, min: 0, max: 100_000 }),
   historyTimeout: duration({ env: 'EDGE_HISTORY_TIMEOUT', describe: 'How long a request to the history service may take', default: '5s', min: '100ms', max: '1m' }),
-  apiKey: optionalStr({ env: 'EDGE_API_KEY', describe: 'When set, the HTTP server API (/v1/...) requires header "authorization: Bearer <key>"; unset = open' }),
+  apiKey: optionalStr({ env: 'EDGE_API_KEY', describe: 'When set, the HTTP server API (/v1/...) requires header "authorization: Bearer <key>" and HTTP publishing is on; unset = reads open, publishing off' }),
   drainWindow: duration({ env: 'EDGE_DRAIN_WINDOW', describe: 'On SIGTERM, clients are told to reconnect after a random delay within this window', default: '10s', min: '0ms', max: '10m' }),
   drainGrace: duration({ env: 'EDGE_DRAIN_GRACE', describe: 'Extra wait after the drain window before the rest are closed with 1001', default: '5s', min: '0ms', max: '10m' }),
   // Authentication, permissions and publish limits (auth-config.ts).

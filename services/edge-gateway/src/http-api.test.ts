@@ -44,3 +44,19 @@ describe('ServerApi', () => {
     expect((await keyed.handle(get('/v1/channels/c/position', '', 'Bearer k3y'))).status).toBe(200);
   });
 });
+
+describe('ServerApi publishing', () => {
+  const publisher = { ingest: { publish: async () => ({ duplicate: false }), ephemeral: () => undefined }, maxPublishBytes: 1024 };
+  const post = (path: string, body: string, authorization = '') => ({ method: 'post', path, query: '', authorization, body: new TextEncoder().encode(body) });
+
+  it('is off without an API key, even with a publisher', async () => {
+    const open = new ServerApi(new FakeHistory(), undefined, undefined, publisher);
+    expect((await open.handle(post('/v1/channels/news/messages', '{"data":1}'))).status).toBe(403);
+  });
+
+  it('publishes with the key and answers 201', async () => {
+    const keyed = new ServerApi(new FakeHistory(), 'k3y', undefined, publisher);
+    expect(await keyed.handle(post('/v1/channels/news/messages', '{"data":1}', 'Bearer k3y'))).toEqual({ status: 201, body: { ok: true, dup: false } });
+    expect((await keyed.handle({ ...get('/v1/channels/news/messages'), authorization: 'Bearer k3y' })).status).toBe(405);
+  });
+});

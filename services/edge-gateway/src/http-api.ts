@@ -1,15 +1,36 @@
-// The edge's HTTP server API for reading history: `GET /v1/channels/<ch>/history` and
-// `/v1/channels/<ch>/position`, JSON out, answered through the history service. Free of
-// uWS (transport.ts routes requests here), so it is tested without a server.
+// The edge's HTTP server API: reading history (`GET /v1/channels/<ch>/history` and
+// `/position`, through the history service) and group membership (`GET/POST/DELETE
+// /v1/groups/<g>/members`, through the group API), JSON in and out. Free of uWS
+// (transport.ts routes requests here), so it is tested without a server.
+import { publishFromHttp } from './http-publish.js';
+import type { IngestPort } from './ingest.js';
 import { timingSafeEqual } from 'node:crypto';
 import { ErrorCode, decodeServerFrame, parseChannel } from '@cascade/protocol';
-import { HistoryRequestError, MAX_HISTORY_LIMIT, type HistoryPosition, type HistoryReadRequest, type HistoryReadResult } from '@cascade/nats';
+import {
+  GroupRequestError,
+  GroupVerb,
+  HistoryRequestError,
+  MAX_HISTORY_LIMIT,
+  parseGroupRequest,
+  type GroupReply,
+  type HistoryPosition,
+  type HistoryReadRequest,
+  type HistoryReadResult,
+} from '@cascade/nats';
 import type { ChannelName } from '@cascade/protocol';
 
 /** What the API needs from the history service (HistoryClient in production). */
 export interface HistoryApiPort {
   read(request: HistoryReadRequest): Promise<HistoryReadResult>;
   position(ch: ChannelName): Promise<HistoryPosition>;
+}
+
+/** What the API needs for groups: the group API (GroupsClient) and this edge's membership cache. */
+export interface GroupsApiPort {
+  /** Throws GroupRequestError when the group API refuses the request. */
+  call(verb: GroupVerb, request: { group: string; users?: string[] }): Promise<Extract<GroupReply, { ok: true }>>;
+  /** Resolves once this edge's membership cache reflects bucket revision `rev`, so a subscribe here right after the reply is judged on it. */
+  caughtUp(rev: number): Promise<void>;
 }
 
 export interface HttpRequest {
@@ -19,6 +40,8 @@ export interface HttpRequest {
   /** The raw query string, without `?`. */
   query: string;
   authorization: string;
+  /** The request body (POST/DELETE), already bounded by the transport. */
+  body?: Uint8Array;
 }
 
 export interface HttpReply {
@@ -27,7 +50,9 @@ export interface HttpReply {
   body: unknown;
 }
 
-const ROUTE = /^\/v1\/channels\/([^/]+)\/(history|position)$/;
+const ROUTE = /^\/v1\/channels\/([^/]+)\/(history|position|messages)$/;
+const GROUP_ROUTE = /^\/v1\/groups\/([^/]+)\/members$/;
+const GROUP_VERBS: Record<string, GroupVerb> = { get: GroupVerb.Members, post: GroupVerb.Add, delete: GroupVerb.Remove };
 
 function fail(status: number, code: number, error: string, extra: object = {}): HttpReply {
   return { status, body: { code, error, ...extra } };
@@ -55,6 +80,10 @@ export class ServerApi {
     private readonly history: HistoryApiPort,
     /** When set, requests must carry `authorization: Bearer <key>`. */
     private readonly apiKey?: string,
+    /** Group membership endpoints; unset = not served (404). */
+    private readonly groups?: GroupsApiPort,
+    /** Publishing (`POST .../messages`); served only when an API key is set. */
+    private readonly publisher?: { ingest: IngestPort; maxPublishBytes: number },
   ) {}
 
   /** Whether this API serves `path` (other paths stay with the transport's own routes). */
@@ -64,9 +93,14 @@ export class ServerApi {
 
   async handle(r: HttpRequest): Promise<HttpReply> {
     if (this.apiKey !== undefined && !keyMatches(this.apiKey, r.authorization)) return fail(401, ErrorCode.PermissionDenied, 'missing or wrong API key');
+    const g = GROUP_ROUTE.exec(r.path);
+    if (g && this.groups) return this.groupMembers(g[1]!, r, this.groups);
     const m = ROUTE.exec(r.path);
-    if (!m) return fail(404, ErrorCode.BadRequest, 'no such endpoint; see /v1/channels/<channel>/history and /position');
-    if (r.method !== 'get') return fail(405, ErrorCode.BadRequest, 'only GET is served');
+    if (!m) return fail(404, ErrorCode.BadRequest, 'no such endpoint; see /v1/channels/<channel>/history, /position and /messages, /v1/groups/<group>/members');
+    const publishing = m[2] === 'messages';
+    if (r.method !== (publishing ? 'post' : 'get')) return fail(405, ErrorCode.BadRequest, publishing ? 'only POST is served' : 'only GET is served');
+    // Anyone who reaches the port could publish as anyone: never without a key.
+    if (publishing && (this.apiKey === undefined || !this.publisher)) return fail(403, ErrorCode.PermissionDenied, 'HTTP publishing is off: set EDGE_API_KEY');
     let raw: string;
     try {
       raw = decodeURIComponent(m[1]!);
@@ -76,6 +110,7 @@ export class ServerApi {
     }
     const ch = parseChannel(raw);
     if (!ch.ok) return fail(400, ErrorCode.InvalidChannel, ch.reason);
+    if (publishing) return publishFromHttp(ch.channel.name, r.body ?? new Uint8Array(), this.publisher!);
     try {
       if (m[2] === 'position') return { status: 200, body: await this.history.position(ch.channel.name) };
       const request = this.readRequest(ch.channel.name, new URLSearchParams(r.query));
@@ -94,6 +129,43 @@ export class ServerApi {
         return fail(status, code, msg, ep === undefined ? {} : { ep, seq, first });
       }
       return fail(503, ErrorCode.Unavailable, 'the history service is unavailable; retry');
+    }
+  }
+
+  /** GET lists the members; POST adds and DELETE removes the users of a body `{"users": [...]}`. */
+  private async groupMembers(rawGroup: string, r: HttpRequest, groups: GroupsApiPort): Promise<HttpReply> {
+    const verb = GROUP_VERBS[r.method];
+    if (verb === undefined) return fail(405, ErrorCode.BadRequest, 'GET, POST and DELETE are served');
+    let group: string;
+    try {
+      group = decodeURIComponent(rawGroup);
+    } catch {
+      // A malformed escape is the client's mistake like any other bad name.
+      return fail(400, ErrorCode.BadRequest, 'group is not valid percent-encoding');
+    }
+    let body: Record<string, unknown> = {};
+    if (verb !== GroupVerb.Members) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(Buffer.from(r.body ?? new Uint8Array()).toString('utf8'));
+      } catch {
+        // Anything that is not JSON is a bad request, said so rather than guessed at.
+        return fail(400, ErrorCode.BadRequest, 'the body must be JSON: {"users": ["<user id>", ...]}');
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return fail(400, ErrorCode.BadRequest, 'the body must be a JSON object: {"users": [...]}');
+      body = parsed as Record<string, unknown>;
+    }
+    const request = parseGroupRequest(verb, { users: body['users'], group });
+    if (!request.ok) return fail(400, ErrorCode.BadRequest, request.reason);
+    try {
+      const reply = await groups.call(verb, verb === GroupVerb.Members ? { group } : { group, users: request.request.users });
+      // Admit subscribes on this edge by the new membership before saying it is done.
+      await groups.caughtUp(reply.rev);
+      const { ok: _ok, ...answer } = reply;
+      return { status: 200, body: answer };
+    } catch (err) {
+      if (err instanceof GroupRequestError) return fail(err.reply.code === ErrorCode.BadRequest ? 400 : 503, err.reply.code, err.reply.msg);
+      return fail(503, ErrorCode.Unavailable, 'the group service is unavailable; retry');
     }
   }
 

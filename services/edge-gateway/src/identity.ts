@@ -6,6 +6,7 @@ import { CloseCode, type ChannelName } from '@cascade/protocol';
 import type { AuthSettings, PublicKey } from './auth-config.js';
 import { allowed, NO_GRANTS, parsePatterns, personalChannel, type Action, type Grants, type NamespaceDefaults, type Subject } from './permissions.js';
 import type { Authenticate, Identity } from './session.js';
+import type { GroupLookup } from '@cascade/nats';
 
 /** User ids: the channel alphabet without ':' (they name `user:<id>`), at most 123 characters so the channel fits 128. */
 const USER_RE = /^[A-Za-z0-9_\-@=,/~]{1,123}$/;
@@ -15,10 +16,10 @@ const ANON_PREFIX = 'anon-';
 export type AuthFailure = { ok: false; code: number; reason: string };
 
 /** Builds an identity from a subject and the namespace defaults. */
-export function identityOf(subject: Subject, defaults: NamespaceDefaults, o: { personal: boolean; expiresAt: number | undefined }): Identity {
+export function identityOf(subject: Subject, defaults: NamespaceDefaults, o: { personal: boolean; expiresAt: number | undefined; groups?: GroupLookup | undefined }): Identity {
   return {
     user: subject.user,
-    may: (action: Action, channel: ChannelName) => allowed(subject, action, channel, defaults),
+    may: (action: Action, channel: ChannelName) => allowed(subject, action, channel, defaults, o.groups),
     personal: o.personal ? personalChannel(subject.user) : undefined,
     expiresAt: o.expiresAt,
   };
@@ -45,6 +46,8 @@ function refusal(err: unknown): AuthFailure {
 export interface AuthenticatorOptions {
   /** The clock, for tests; defaults to Date.now. */
   now?: () => number;
+  /** Group membership, asked at every subscribe/publish on `group:` channels; unset = nobody is a member. */
+  groups?: GroupLookup;
 }
 
 /**
@@ -99,7 +102,7 @@ export function createAuthenticator(settings: AuthSettings, o: AuthenticatorOpti
     if (token === undefined) {
       if (settings.anonymous === undefined) return failure(CloseCode.Unauthorized, 'a token is required: send it in connect.token');
       const subject: Subject = { user: `${ANON_PREFIX}${clientId}`, grants: NO_GRANTS, anonymous: { actions: settings.anonymous } };
-      return { ok: true, identity: identityOf(subject, settings.namespaces, { personal: false, expiresAt: undefined }) };
+      return { ok: true, identity: identityOf(subject, settings.namespaces, { personal: false, expiresAt: undefined, groups: o.groups }) };
     }
     let payload: JWTPayload;
     try {
@@ -112,7 +115,7 @@ export function createAuthenticator(settings: AuthSettings, o: AuthenticatorOpti
     // The connection lives as long as the token does, plus the tolerated clock skew.
     const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 + settings.clockToleranceMs : undefined;
     const subject: Subject = { user: claims.user, grants: claims.grants };
-    return { ok: true, identity: identityOf(subject, settings.namespaces, { personal: true, expiresAt }) };
+    return { ok: true, identity: identityOf(subject, settings.namespaces, { personal: true, expiresAt, groups: o.groups }) };
   };
 }
 

@@ -2,7 +2,9 @@
 // the uWebSockets.js transport.
 import { ConfigError, loadConfig } from '@cascade/config';
 import { runService } from '@cascade/service';
-import { EdgePresenceLink, HistoryClient, edgeIdOf } from '@cascade/nats';
+import { CloseCode } from '@cascade/protocol';
+import { Counter } from 'prom-client';
+import { EdgePresenceLink, GroupMembership, GroupsClient, HistoryClient, edgeIdOf } from '@cascade/nats';
 import { authConfig, authSettings, type AuthSettings } from './auth-config.js';
 import { edgeConfig } from './config.js';
 import { createAuthenticator } from './identity.js';
@@ -11,6 +13,7 @@ import { KeyedBuckets } from './rate-limit.js';
 import { drain } from './drain.js';
 import { EdgeMetrics } from './metrics.js';
 import { LiveChannels } from './subscriptions.js';
+import { ChannelHealer } from './heal.js';
 import { RecentFrames } from './ring.js';
 import { ServerApi } from './http-api.js';
 import { Transport } from './transport.js';
@@ -32,25 +35,59 @@ process.exit(
     name: 'edge',
     displayName: 'edge-gateway',
     config: edgeConfig,
-    async start({ config, nc, js, contract, log, instance }) {
+    async start({ config, nc, js, jsm, contract, log, instance }) {
       const runtime = uwsRuntime();
       if (auth.devSecret) log.warn('tokens are checked with the built-in development secret (EDGE_JWT_HS256_SECRET unset): for development only');
       if (auth.anonymous) log.info({ anonymous: [...auth.anonymous] }, 'connections without a token are accepted as anonymous (EDGE_ANONYMOUS)');
       if (runtime === 'native') log.info({ uws: runtime }, 'uWebSockets.js native binary loaded');
       else log.warn({ uws: runtime }, 'uWebSockets.js runs its slow JavaScript fallback: the native binary did not load');
       let transport: Transport | undefined = undefined;
-      // Each live frame feeds the channel's ring (and resuming connections' taps), then the local fan-out.
       const recent = new RecentFrames(config.ringSize);
+      const history = new HistoryClient(nc, contract, config.historyTimeout);
+      const metrics = new EdgeMetrics();
+      const ingest = new NatsIngest(nc, js, contract, config.publishTimeout, metrics);
+      const heals = new Counter({
+        name: 'cascade_edge_heals_total',
+        help: 'Channels healed from history after a lost live frame (trigger: gap, reconnect), by result: healed, abandoned (subscribers closed with 4004)',
+        labelNames: ['trigger', 'result'],
+        registers: [metrics.registry],
+      });
+      const healedFrames = new Counter({ name: 'cascade_edge_healed_frames_total', help: 'Frames fetched from history to fill lost live frames', registers: [metrics.registry] });
+      // Live frames pass the healer (heal.ts), which fills what NATS lost from history, then
+      // feed the channel's ring (and resuming connections' taps) and the local fan-out.
+      const healer = new ChannelHealer({
+        forward: (channel, frame, position, excludeClient) => {
+          recent.record(channel, frame, position);
+          transport?.deliver(channel, frame, excludeClient);
+        },
+        read: (request) => history.read(request),
+        abandon: (channel, reason) => {
+          transport?.closeSubscribers(channel, CloseCode.ServerError, `live messages of ${channel} were lost (${reason}); reconnect and resume`);
+        },
+        report: (r) => {
+          heals.inc({ trigger: r.trigger, result: r.result });
+          healedFrames.inc(r.frames);
+          // A reconnect heals every channel; most have lost nothing and are not worth a line.
+          if (r.result === 'healed') {
+            if (r.frames > 0) log.info({ channel: r.channel, trigger: r.trigger, frames: r.frames }, 'channel healed from history');
+          }
+          else log.warn({ channel: r.channel, trigger: r.trigger, frames: r.frames, reason: r.reason, err: r.error }, 'channel could not be healed; its subscribers were closed to resume');
+        },
+      });
       const channels = new LiveChannels(
         nc,
         contract,
-        (channel, frame, excludeClient) => {
-          recent.record(channel, frame);
-          transport?.deliver(channel, frame, excludeClient);
+        (channel, frame, excludeClient) => healer.live(channel, frame, excludeClient),
+        (channel) => {
+          healer.drop(channel);
+          recent.drop(channel);
         },
-        (channel) => recent.drop(channel),
       );
-      const history = new HistoryClient(nc, contract, config.historyTimeout);
+      // nats.js resends the subscriptions itself on reconnect (before it reports it); what
+      // was published meanwhile is healed from history.
+      void (async () => {
+        for await (const s of nc.status()) if (s.type === 'reconnect') healer.reconnected();
+      })();
       // Presence: this node's connections and subscriptions, coalesced and reported to the
       // presence service (docs/presence.md); reporting never blocks or fails a client.
       const presence = new EdgePresenceLink(nc, contract, {
@@ -58,13 +95,32 @@ process.exit(
         onError: (err, what) => log.warn({ err, what }, 'presence report failed; the next heartbeat heals it'),
       });
       presence.start();
-      const metrics = new EdgeMetrics();
       metrics.observe({
         connections: () => transport?.connections ?? 0,
         subscriptions: () => channels.localSubscriptions,
         natsSubscriptions: () => channels.natsSubscriptions,
         sendBuffers: () => transport?.sendBufferBytes ?? 0,
       });
+      // Group membership decides subscribes to `group:` channels (permissions.ts); the cache is
+      // complete before the first connection is accepted.
+      // A removed member's subscriptions to the group's channels end at once: removals are
+      // collected and every connection is scanned once per batch, not once per member.
+      let removed = new Set<string>();
+      const groups = await GroupMembership.open(nc, jsm, contract, {
+        onChange: (_group, user, member) => {
+          if (member) return;
+          if (removed.size === 0) {
+            setImmediate(() => {
+              const users = removed;
+              removed = new Set();
+              transport?.revalidateUsers(users, 'no longer a member of the group');
+            });
+          }
+          removed.add(user);
+        },
+        onError: (err) => log.warn({ err }, 'group membership watch failed; restarting it'),
+      });
+      const groupsClient = new GroupsClient(nc, contract, config.historyTimeout);
       let stopping = false;
       transport = new Transport({
         host: config.host,
@@ -76,8 +132,8 @@ process.exit(
         connectTimeoutMs: config.connectTimeout,
         session: {
           hub: channels,
-          ingest: new NatsIngest(nc, js, contract, config.publishTimeout, metrics),
-          authenticate: createAuthenticator(auth),
+          ingest,
+          authenticate: createAuthenticator(auth, { groups }),
           limits: {
             maxFrameBytes: config.maxFrameBytes,
             maxSubscriptions: config.maxSubscriptions,
@@ -88,7 +144,10 @@ process.exit(
           onError: (err, context) => log.warn({ err, context }, 'request failed'),
           resume: { recent, history },
         },
-        api: new ServerApi(history, config.apiKey),
+        api: new ServerApi(history, config.apiKey, {
+          call: (verb, request) => groupsClient.call(verb, request),
+          caughtUp: (rev) => groups.waitFor(rev, config.historyTimeout),
+        }, { ingest, maxPublishBytes: Math.min(config.maxPublishBytes, config.maxMessageBytes) }),
         metrics,
         ready: () => !stopping && !nc.isClosed(),
         health: () => ({ instance, uws: runtime, connections: transport?.connections ?? 0, natsSubscriptions: channels.natsSubscriptions }),
@@ -103,8 +162,9 @@ process.exit(
           log.info(report, 'drained: clients were told to reconnect elsewhere');
           // Every connection is gone: say so at once instead of waiting for the heartbeat timeout.
           presence.stop({ bye: true });
+          groups.stop();
         },
-        health: () => ({ uws: runtime, port, connections: transport?.connections ?? 0, natsSubscriptions: channels.natsSubscriptions }),
+        health: () => ({ uws: runtime, port, connections: transport?.connections ?? 0, natsSubscriptions: channels.natsSubscriptions, healing: healer.healing, healDuplicates: healer.duplicates }),
         ready: () => !stopping,
       };
     },

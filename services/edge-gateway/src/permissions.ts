@@ -1,7 +1,9 @@
 // Who may subscribe and publish where: channel patterns from token claims, per-namespace
-// defaults from config, and the fixed rule of personal channels (`user:<id>` is readable by
-// that user only). Pure functions of strings, so every rule is unit-tested without a network.
+// defaults from config, and the fixed rules of personal channels (`user:<id>` is readable by
+// that user only) and group channels (`group:<g>` is readable by its members only). Pure
+// functions of strings and a membership lookup, so every rule is unit-tested without a network.
 import { parseChannel, type ChannelName } from '@cascade/protocol';
+import { GROUP_NAMESPACE, groupOf, type GroupLookup } from '@cascade/nats';
 
 export type Action = 'subscribe' | 'publish';
 
@@ -47,6 +49,8 @@ export function parsePattern(input: unknown): PatternResult {
  */
 export function matches(pattern: Pattern, channel: string): boolean {
   if (channel.startsWith(`${PERSONAL_NAMESPACE}:`) && !pattern.prefix.startsWith(`${PERSONAL_NAMESPACE}:`)) return false;
+  // The same for groups: `pubs: ["*"]` must not reach every group.
+  if (channel.startsWith(`${GROUP_NAMESPACE}:`) && !pattern.prefix.startsWith(`${GROUP_NAMESPACE}:`)) return false;
   return pattern.wildcard ? channel.startsWith(pattern.prefix) : channel === pattern.prefix;
 }
 
@@ -92,6 +96,7 @@ export function parseNamespaceDefaults(json: string): NamespaceDefaults {
   const out = new Map<string, ReadonlySet<Action>>();
   for (const [ns, actions] of Object.entries(raw as Record<string, unknown>)) {
     if (ns === PERSONAL_NAMESPACE) throw new Error(`namespace "${PERSONAL_NAMESPACE}" has fixed rules (only its owner subscribes) and cannot be configured`);
+    if (ns === GROUP_NAMESPACE) throw new Error(`namespace "${GROUP_NAMESPACE}" has fixed rules (only members subscribe) and cannot be configured`);
     if (ns !== '' && ns !== '*' && !NAMESPACE_RE.test(ns)) throw new Error(`${JSON.stringify(ns)} is not a namespace (letters, digits and _ - @ = , / ~), "" or "*"`);
     if (!Array.isArray(actions) || actions.some((a) => !ACTIONS.includes(a as Action))) {
       throw new Error(`namespace ${JSON.stringify(ns)}: expected a list of "subscribe" and "publish", got ${JSON.stringify(actions)}`);
@@ -125,10 +130,19 @@ export interface Subject {
 
 /**
  * The access decision. Personal channels: only the owner subscribes; the owner may publish
- * to them, others only with a publish pattern naming `user:` explicitly. Every other channel:
- * allowed when a token pattern matches or the channel's namespace default allows the action.
+ * to them, others only with a publish pattern naming `user:` explicitly. Group channels
+ * (`group:<g>`, `group:<g>:<more>`): members subscribe and publish (membership from `groups`,
+ * none without it); others only publish, with a pattern naming `group:` explicitly (a
+ * backend identity). Every other channel: allowed when a token pattern matches or the
+ * channel's namespace default allows the action.
  */
-export function allowed(who: Subject, action: Action, channel: string, defaults: NamespaceDefaults): boolean {
+export function allowed(who: Subject, action: Action, channel: string, defaults: NamespaceDefaults, groups?: GroupLookup): boolean {
+  if (channel.startsWith(`${GROUP_NAMESPACE}:`)) {
+    if (who.anonymous !== undefined) return false;
+    const group = groupOf(channel);
+    if (group !== undefined && groups?.has(group, who.user)) return true;
+    return action === 'publish' && who.grants.publish.some((p) => matches(p, channel));
+  }
   const owner = personalOwner(channel);
   if (owner !== undefined) {
     if (who.anonymous !== undefined) return false;

@@ -16,7 +16,9 @@ export interface RingFrame {
  * whatever it holds can be served as a gap-free range.
  */
 export class FrameRing {
-  private readonly slots: (RingFrame | undefined)[];
+  // Grows up to `capacity` instead of being allocated whole: most channels (a user's personal
+  // channel, a quiet room) never hold more than a few frames, and a node has very many.
+  private readonly slots: (RingFrame | undefined)[] = [];
   private start = 0;
   private count = 0;
   private held = 0;
@@ -27,7 +29,6 @@ export class FrameRing {
     readonly maxBytes = Number.POSITIVE_INFINITY,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('ring capacity must be a positive integer');
-    this.slots = new Array<RingFrame | undefined>(capacity);
   }
 
   /** Bytes of the frames held. */
@@ -61,12 +62,13 @@ export class FrameRing {
     const last = this.at(this.count - 1);
     if (last && last.ep === f.ep && f.seq <= last.seq) return; // a redelivered frame: already held
     if (!last || last.ep !== f.ep || f.seq !== last.seq + 1) {
-      this.slots.fill(undefined);
+      this.slots.length = 0;
       this.start = 0;
       this.count = 0;
       this.held = 0;
     }
     if (this.count === this.capacity) this.evictOldest();
+    // While growing, the next index is at most the current length, so this appends.
     this.slots[(this.start + this.count) % this.capacity] = f;
     this.count++;
     this.held += f.frame.length;
@@ -128,10 +130,11 @@ export class RecentFrames {
     private readonly maxBytesPerChannel = 1024 * 1024,
   ) {}
 
-  record(channel: ChannelName, frame: Uint8Array): void {
+  /** `known`: the frame's head when the caller already read it (one head read per frame). */
+  record(channel: ChannelName, frame: Uint8Array, known?: FramePosition): void {
     const taps = this.taps.get(channel);
     if (this.capacity === 0 && !taps) return;
-    const position = framePosition(frame);
+    const position = known ?? framePosition(frame);
     if (this.capacity > 0 && position?.t === FrameType.Message && position.seq !== undefined && position.ep !== undefined) {
       let ring = this.rings.get(channel);
       if (!ring) this.rings.set(channel, (ring = new FrameRing(this.capacity, this.maxBytesPerChannel)));

@@ -261,6 +261,25 @@ export class Session {
     this.expiryTimer.unref();
   }
 
+  /**
+   * Leaves every channel the identity may no longer subscribe to, when rights shrank outside
+   * the token (the user was removed from a group); each gets a PermissionDenied error naming it.
+   */
+  revalidate(reason: string): void {
+    if (this.phase === 'open') this.leaveForbidden(reason);
+  }
+
+  private leaveForbidden(reason: string): void {
+    const identity = this.identity!;
+    for (const ch of [...this.channels.keys()]) {
+      if (ch === identity.personal || identity.may('subscribe', ch)) continue;
+      this.channels.delete(ch);
+      this.deps.socket.leave(ch);
+      this.deps.hub.release(ch);
+      this.sendError(new ProtocolError(ErrorCode.PermissionDenied, `unsubscribed from ${ch}: ${reason}`), ch);
+    }
+  }
+
   /** Replaces the token: it must verify and name the same user; rights and expiry follow it. */
   private async refresh(f: InboundRefresh): Promise<void> {
     const auth = await this.deps.authenticate(f.token, this.deps.clientId);
@@ -276,13 +295,7 @@ export class Session {
     this.identity = auth.identity;
     this.scheduleExpiry();
     // Rights may have shrunk: leave channels the new token no longer allows.
-    for (const ch of [...this.channels.keys()]) {
-      if (ch === auth.identity.personal || auth.identity.may('subscribe', ch)) continue;
-      this.channels.delete(ch);
-      this.deps.socket.leave(ch);
-      this.deps.hub.release(ch);
-      this.sendError(new ProtocolError(ErrorCode.PermissionDenied, `unsubscribed from ${ch}: the refreshed token does not allow it`), ch);
-    }
+    this.leaveForbidden('the refreshed token does not allow it');
     const exp = auth.identity.expiresAt;
     this.deps.socket.send(encodeServerFrame(exp === undefined ? { t: FrameType.Reply, id: f.id } : { t: FrameType.Reply, id: f.id, exp }));
   }

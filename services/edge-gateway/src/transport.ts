@@ -4,11 +4,11 @@
 import { randomBytes } from 'node:crypto';
 import type { TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
 import type { ChannelName } from '@cascade/protocol';
-import { CloseCode, FrameType, encodeServerFrame } from '@cascade/protocol';
+import { CloseCode, ErrorCode, FrameType, encodeServerFrame } from '@cascade/protocol';
 import type { DrainingConnection, DrainTarget } from './drain.js';
 import { SlowConsumerSweep } from './backpressure.js';
 import { uws } from './uws.js';
-import { Session, type SessionDeps } from './session.js';
+import { Session, type ClientSocket, type SessionDeps } from './session.js';
 import { skipNotice } from './echo.js';
 import type { EdgeMetrics } from './metrics.js';
 import { toJson, type ServerApi } from './http-api.js';
@@ -53,6 +53,9 @@ export function hardFrameLimit(maxFrameBytes: number): number {
 // distance between our limit and uWS's must absorb what one client can fall behind in that
 // time.
 const SWEEP_TICK_MS = 25;
+
+/** Largest HTTP API request body: a group change of 1000 user ids of up to 123 characters fits. */
+const MAX_API_BODY_BYTES = 256 * 1024;
 const SWEEP_TICKS_PER_CYCLE = 10;
 
 interface SocketData {
@@ -157,9 +160,31 @@ export class Transport {
         res.onAborted(() => {
           aborted = true;
         });
-        void api.handle(request).then((reply) => {
-          if (aborted) return;
-          res.cork(() => res.writeStatus(`${reply.status}`).writeHeader('content-type', 'application/json').end(toJson(reply.body)));
+        const answer = (body?: Uint8Array) =>
+          void api.handle(body === undefined ? request : { ...request, body }).then((reply) => {
+            if (aborted) return;
+            res.cork(() => res.writeStatus(`${reply.status}`).writeHeader('content-type', 'application/json').end(toJson(reply.body)));
+          });
+        if (request.method !== 'post' && request.method !== 'delete') {
+          answer();
+          return;
+        }
+        // Bodies (group membership changes) are read whole, up to a bound: a larger one is
+        // refused before it is buffered any further.
+        const chunks: Buffer[] = [];
+        let size = 0;
+        let refused = false;
+        res.onData((chunk, isLast) => {
+          if (refused || aborted) return;
+          size += chunk.byteLength;
+          if (size > MAX_API_BODY_BYTES) {
+            refused = true;
+            res.cork(() => res.writeStatus('413').writeHeader('content-type', 'application/json').end(toJson({ code: ErrorCode.PayloadTooLarge, error: `the body is larger than ${MAX_API_BODY_BYTES} bytes` })));
+            return;
+          }
+          // The chunk is only valid during this call: copy it.
+          chunks.push(Buffer.from(new Uint8Array(chunk)));
+          if (isLast) answer(new Uint8Array(Buffer.concat(chunks)));
         });
       });
     }
@@ -178,33 +203,13 @@ export class Transport {
       ...this.o.session,
       clientId,
       onIdentified: (identity) => {
+        // Connected in time: the deadline's timer would only hold memory until it fired.
+        clearTimeout(data.connectTimer);
+        data.connectTimer = undefined;
         data.present = true;
         presence?.connect(clientId, identity.user);
       },
-      socket: {
-        send: (frame) => {
-          if (data.closed) return;
-          const sent = ws.send(frame, true);
-          if (sent === 0) this.o.metrics.backpressure.inc();
-          else if (sent === 2) this.o.metrics.drops.inc({ reason: 'backpressure_limit' });
-        },
-        close: (code, reason) => {
-          if (data.closed) return;
-          data.closed = true;
-          ws.end(code, reason.slice(0, 120));
-        },
-        join: (channel) => {
-          if (data.closed) return;
-          ws.subscribe(channel);
-          if (data.present) presence?.join(clientId, channel);
-        },
-        leave: (channel) => {
-          if (data.closed) return;
-          ws.unsubscribe(channel);
-          if (data.present) presence?.leave(clientId, channel);
-        },
-        drained: () => this.drained(ws, data),
-      },
+      socket: new UwsClientSocket(ws, data, clientId, this),
     });
     data.session = session;
     this.byClient.set(clientId, ws);
@@ -212,11 +217,23 @@ export class Transport {
     data.connectTimer.unref();
   }
 
+  /** @internal for UwsClientSocket: counts a direct send's outcome. */
+  countSend(sent: number): void {
+    if (sent === 0) this.o.metrics.backpressure.inc();
+    else if (sent === 2) this.o.metrics.drops.inc({ reason: 'backpressure_limit' });
+  }
+
+  /** @internal for UwsClientSocket */
+  get presenceReports(): PresenceReports | undefined {
+    return this.o.presence;
+  }
+
   /**
    * Resolves once the socket's unsent bytes fall under a quarter of the backpressure limit
    * (or it closed), so a catch-up never pushes a socket over the limit by itself.
    */
-  private async drained(ws: WebSocket<SocketData>, data: SocketData): Promise<void> {
+  /** @internal for UwsClientSocket */
+  async drained(ws: WebSocket<SocketData>, data: SocketData): Promise<void> {
     const low = this.o.maxBackpressureBytes / 4;
     while (!data.closed && ws.getBufferedAmount() > low) await new Promise((r) => setTimeout(r, 5));
   }
@@ -237,6 +254,32 @@ export class Transport {
     sender.publish(channel, frame, true, false);
     const notice = skipNotice(frame);
     if (notice !== undefined) sender.send(notice, true);
+  }
+
+  /**
+   * Closes every socket that receives `channel` live (joined its topic) with `code`: the
+   * node lost frames of the channel it could not heal, so those clients must resume with
+   * `since`. Topics are left first, so nothing after the hole reaches them. Scans all
+   * sockets: rare (a failed heal), never per frame.
+   */
+  closeSubscribers(channel: ChannelName, code: number, reason: string): number {
+    let n = 0;
+    for (const ws of [...this.sockets]) {
+      if (ws.getUserData().closed || !ws.isSubscribed(channel)) continue;
+      for (const topic of ws.getTopics()) ws.unsubscribe(topic);
+      this.closeSocket(ws, code, reason);
+      n++;
+    }
+    return n;
+  }
+
+  /** Re-checks the subscriptions of every connection of these users (their group membership shrank). */
+  revalidateUsers(users: ReadonlySet<string>, reason: string): void {
+    for (const ws of this.sockets) {
+      const session = ws.getUserData().session;
+      const user = session?.user;
+      if (user !== undefined && users.has(user)) session!.revalidate(reason);
+    }
   }
 
   listen(): Promise<number> {
@@ -304,5 +347,45 @@ export class Transport {
         return sockets.size;
       },
     };
+  }
+}
+
+/**
+ * A session's view of its uWS socket. A class rather than an object of closures: its
+ * methods live once on the prototype, which matters at hundreds of thousands of connections.
+ * Every method is a no-op once the socket closed (uWS forbids touching a closed socket).
+ */
+class UwsClientSocket implements ClientSocket {
+  constructor(
+    private readonly ws: WebSocket<SocketData>,
+    private readonly data: SocketData,
+    private readonly clientId: string,
+    private readonly transport: Transport,
+  ) {}
+
+  send(frame: Uint8Array): void {
+    if (!this.data.closed) this.transport.countSend(this.ws.send(frame, true));
+  }
+
+  close(code: number, reason: string): void {
+    if (this.data.closed) return;
+    this.data.closed = true;
+    this.ws.end(code, reason.slice(0, 120));
+  }
+
+  join(channel: ChannelName): void {
+    if (this.data.closed) return;
+    this.ws.subscribe(channel);
+    if (this.data.present) this.transport.presenceReports?.join(this.clientId, channel);
+  }
+
+  leave(channel: ChannelName): void {
+    if (this.data.closed) return;
+    this.ws.unsubscribe(channel);
+    if (this.data.present) this.transport.presenceReports?.leave(this.clientId, channel);
+  }
+
+  drained(): Promise<void> {
+    return this.transport.drained(this.ws, this.data);
   }
 }

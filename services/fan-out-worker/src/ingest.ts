@@ -1,6 +1,6 @@
 // Reading one ingest message: which channel, whose, what payload. Anything a backend can
 // put on an ingest subject is checked here, because plain-NATS publishers bypass the edge.
-import { Header, type Contract } from '@cascade/nats';
+import { Header, isGroupName, type Contract } from '@cascade/nats';
 import { decodeValue, parseChannel, type ChannelName } from '@cascade/protocol';
 
 export interface IngestMessage {
@@ -11,6 +11,8 @@ export interface IngestMessage {
   key: string | undefined;
   /** Connection that asked not to receive its own message (`echo: false`); live only, never stored. */
   excludeClient: string | undefined;
+  /** On a member's copy of a small-group message: the group it was sent to (`grp` in the frame). */
+  group?: string | undefined;
   /** When the ingest stream stored it, ms since the Unix epoch. */
   ts: number;
   /** Stream sequence in the ingest stream: identifies this message across redeliveries. */
@@ -55,5 +57,7 @@ export function readIngest(contract: Contract, raw: RawIngest): IngestResult {
   if (key !== undefined && !TOKEN_RE.test(key)) return { ok: false, reason: `invalid ${Header.Key} header` };
   const excludeClient = raw.header(Header.ExcludeClient) || undefined;
   if (excludeClient !== undefined && !TOKEN_RE.test(excludeClient)) return { ok: false, reason: `invalid ${Header.ExcludeClient} header` };
-  return { ok: true, message: { channel, payload: raw.data, from, key, excludeClient, ts: raw.timestampMs, ingestSeq: raw.ingestSeq } };
+  const group = raw.header(Header.Group) || undefined;
+  if (group !== undefined && !isGroupName(group)) return { ok: false, reason: `invalid ${Header.Group} header` };
+  return { ok: true, message: { channel, payload: raw.data, from, key, excludeClient, group, ts: raw.timestampMs, ingestSeq: raw.ingestSeq } };
 }

@@ -1,9 +1,11 @@
-// fan-out-worker: wires the partition leases, the per-partition consumers, the sequencer
-// and the history log.
+// fan-out-worker: wires the partition leases, the per-partition consumers, the sequencer,
+// the history log, and group fan-out with the group API.
 import { NatsLiveOutput } from './live.js';
 import { JetStreamApiError } from '@nats-io/jetstream';
-import { LeaseBucket } from '@cascade/nats';
+import { int } from '@cascade/config';
+import { DEFAULT_GROUP_FANOUT_THRESHOLD, GroupMembership, LeaseBucket } from '@cascade/nats';
 import { runService } from '@cascade/service';
+import { GroupFanout, serveGroupApi } from './groups.js';
 import { JetStreamHistoryLog } from './history-log.js';
 import { leaseTimings } from './lease.js';
 import { PartitionOwner } from './owner.js';
@@ -15,7 +17,15 @@ process.exit(
   await runService({
     name: 'fanout',
     displayName: 'fan-out-worker',
-    config: {},
+    config: {
+      groupFanoutThreshold: int({
+        env: 'GROUP_FANOUT_THRESHOLD',
+        describe: "Largest group whose messages are written into each member's personal channel; larger groups are stored once in group:<name>",
+        default: DEFAULT_GROUP_FANOUT_THRESHOLD,
+        min: 0,
+        max: 100_000,
+      }),
+    },
     async start({ nc, js, jsm, contract, log, instance, config }) {
       // The single all-partitions consumer of earlier versions overlaps every partition
       // consumer, which a work-queue stream refuses; its unacked messages stay in the stream.
@@ -25,7 +35,13 @@ process.exit(
       } catch (e) {
         if (!(e instanceof JetStreamApiError && e.code === CONSUMER_NOT_FOUND)) throw e;
       }
-      const stats: WriteStats = { stored: 0, redelivered: 0, rejected: 0, retried: 0 };
+      const stats: WriteStats = { stored: 0, redelivered: 0, rejected: 0, retried: 0, fannedOut: 0 };
+      // The membership cache is complete before any partition is consumed, so the first group
+      // message already takes the right path.
+      const membership = await GroupMembership.open(nc, jsm, contract, {
+        onError: (err) => log.warn({ err }, 'group membership watch failed; restarting it'),
+      });
+      const groupApi = serveGroupApi(nc, contract, membership, config.groupFanoutThreshold, log);
       const deps = {
         js,
         jsm,
@@ -34,6 +50,7 @@ process.exit(
         stats,
         history: new JetStreamHistoryLog(js, jsm, contract),
         live: new NatsLiveOutput(nc, contract),
+        groups: new GroupFanout(js, contract, membership, config.groupFanoutThreshold, log),
       };
       const owner = new PartitionOwner({
         bucket: await LeaseBucket.open(nc, jsm, contract),
@@ -46,7 +63,11 @@ process.exit(
       });
       await owner.start();
       return {
-        stop: () => owner.stop(),
+        stop: async () => {
+          groupApi.unsubscribe();
+          await owner.stop();
+          membership.stop();
+        },
         health: () => ({ ...stats, partitions: owner.owned(), leasesLost: owner.lost }),
       };
     },

@@ -12,6 +12,7 @@ import {
 } from '@nats-io/jetstream';
 import type { Logger } from '@cascade/log';
 import type { Contract } from '@cascade/nats';
+import type { GroupFanout } from './groups.js';
 import type { HistoryLog } from './history-log.js';
 import { readIngest, type IngestMessage } from './ingest.js';
 import type { PartitionLease } from './lease.js';
@@ -24,6 +25,8 @@ export interface WriteStats {
   redelivered: number;
   rejected: number;
   retried: number;
+  /** Small-group messages written into their members' personal channels. */
+  fannedOut: number;
 }
 
 export interface PartitionDeps {
@@ -34,6 +37,8 @@ export interface PartitionDeps {
   live: LiveOutput;
   log: Logger;
   stats: WriteStats;
+  /** Small-group fan-out; unset = `group:` channels are sequenced like any channel. */
+  groups?: GroupFanout;
 }
 
 /** Unacked messages per partition: bounds the writes in flight and the memory they hold. */
@@ -198,9 +203,13 @@ export class PartitionConsumer {
   private async write(w: Work): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       if (!this.owning()) return false;
-      let outcome: Awaited<ReturnType<Sequencer['sequence']>> | undefined;
+      let outcome: Awaited<ReturnType<Sequencer['sequence']>> | { kind: 'fanned-out' } | undefined;
       try {
-        outcome = await this.sequencer.sequence(w.message);
+        // A small group's message becomes one ingest message per member (their partitions'
+        // owners sequence them); it is acked only once every copy is stored.
+        const routed = this.d.groups ? await this.d.groups.deliver(w.message, () => this.owning()) : 'sequence';
+        if (routed === 'sequence') outcome = await this.sequencer.sequence(w.message);
+        else outcome = routed === 'not-owner' ? { kind: 'not-owner' } : { kind: 'fanned-out' };
       } catch (err) {
         this.d.log.warn({ err, subject: w.m.subject, seq: w.m.seq }, 'could not store message; will retry');
       }
@@ -217,6 +226,7 @@ export class PartitionConsumer {
       // which recognises the message as a duplicate; only the owner touches the consumer.
       if (!this.owning()) return false;
       if (outcome.kind === 'stored') this.d.stats.stored++;
+      else if (outcome.kind === 'fanned-out') this.d.stats.fannedOut++;
       else this.d.stats.redelivered++;
       w.m.ack();
       return true;

@@ -37,7 +37,7 @@ export class Sequencer {
       if (!this.owns()) return { kind: 'not-owner' };
       const seq = pos.seq + 1;
       const frame = encodeFrameWithPayload(
-        { t: FrameType.Message, ch: m.channel, seq, ep: pos.epoch, ts: m.ts, from: m.from, key: m.key },
+        { t: FrameType.Message, ch: m.channel, seq, ep: pos.epoch, ts: m.ts, from: m.from, key: m.key, grp: m.group },
         m.payload,
       );
       const r = await this.history.append(m.channel, { seq, epoch: pos.epoch, ts: m.ts, frame, dedupeId: `in:${m.ingestSeq}` }, pos.lastStored);
