@@ -6,6 +6,7 @@ export const edgeConfig = {
   host: str({ env: 'EDGE_HOST', describe: 'Address the WebSocket/HTTP listener binds (0.0.0.0 in containers)', default: '127.0.0.1' }),
   port: port({ env: 'EDGE_PORT', describe: 'WebSocket and HTTP port (0 = any free port)', default: 8080 }),
   maxFrameBytes: bytes({ env: 'EDGE_MAX_FRAME_BYTES', describe: 'Largest frame a client may send; larger gets error 109 (twice as large is dropped)', default: '64KiB', min: '1KiB', max: '16MiB' }),
+  maxConnections: int({ env: 'EDGE_MAX_CONNECTIONS', describe: 'WebSocket connections this node holds at most; more are closed with 4005', default: 100_000, min: 1, max: 10_000_000 }),
   maxSubscriptions: int({ env: 'EDGE_MAX_SUBSCRIPTIONS', describe: 'Channels one connection may subscribe to', default: 128, min: 1, max: 100_000 }),
   maxBackpressure: bytes({ env: 'EDGE_MAX_BACKPRESSURE', describe: 'Unsent bytes buffered per connection before it is closed as too slow', default: '1MiB', min: '16KiB', max: '256MiB' }),
   idleTimeout: duration({ env: 'EDGE_IDLE_TIMEOUT', describe: 'A connection silent this long (pings included) is closed', default: '120s', min: '8s', max: '1h' }),

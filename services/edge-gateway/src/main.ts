@@ -127,6 +127,7 @@ process.exit(
         port: config.port,
         maxFrameBytes: config.maxFrameBytes,
         maxBackpressureBytes: config.maxBackpressure,
+        maxConnections: config.maxConnections,
         presence: presence.reporter,
         idleTimeoutMs: config.idleTimeout,
         connectTimeoutMs: config.connectTimeout,

@@ -18,6 +18,8 @@ export interface TransportOptions {
   port: number;
   maxFrameBytes: number;
   maxBackpressureBytes: number;
+  /** Connections held at most; one more is closed at once with 4005 (ConnectionLimit). */
+  maxConnections: number;
   idleTimeoutMs: number;
   connectTimeoutMs: number;
   /** Everything a session needs except its socket and id. */
@@ -195,6 +197,14 @@ export class Transport {
 
   private open(ws: WebSocket<SocketData>): void {
     const data = ws.getUserData();
+    if (this.sockets.size >= this.o.maxConnections) {
+      // Closed with a code rather than refused at the upgrade, so the client knows to try
+      // another node later instead of seeing a bare HTTP error.
+      data.closed = true;
+      this.o.metrics.drops.inc({ reason: 'connection_limit' });
+      ws.end(CloseCode.ConnectionLimit, 'node full: try again later or another node');
+      return;
+    }
     this.sockets.add(ws);
     this.o.metrics.connectionsOpened.inc();
     const clientId = `${this.nodeId}-${(this.nextClient++).toString(36)}`;
