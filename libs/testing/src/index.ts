@@ -19,3 +19,4 @@ export {
   type CascadeSystem,
   type EdgeProcess,
 } from './system.js';
+export { eventually, sleep } from './wait.js';

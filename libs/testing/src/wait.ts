@@ -22,3 +22,18 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () =>
     );
   });
 }
+
+/**
+ * Polls `read` until `ok` holds and returns that value; rejects after `timeoutMs` naming
+ * `what` and the last value seen. For state that converges (presence, retention sweeps).
+ */
+export async function eventually<T>(what: string, read: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < until) {
+    last = await read();
+    if (ok(last)) return last;
+    await sleep(50);
+  }
+  throw new Error(`${what}: not reached within ${timeoutMs} ms; last value ${JSON.stringify(last)?.slice(0, 500)}`);
+}

@@ -3,7 +3,7 @@
 // stored the message, like a WebSocket publish; the caller is a trusted backend (API key),
 // so it may name the sender. Pure: the ingest port is injected.
 import { ErrorCode, encodeValue, type ChannelName } from '@cascade/protocol';
-import type { IngestPort } from './ingest.js';
+import { publishFailure, type IngestPort } from './ingest.js';
 
 export interface HttpPublishReply {
   status: number;
@@ -53,9 +53,7 @@ export async function publishFromHttp(
     const { duplicate } = await deps.ingest.publish(channel, payload, { from: from ?? BACKEND_SENDER, key });
     return { status: duplicate ? 200 : 201, body: { ok: true, dup: duplicate } };
   } catch (err) {
-    const timedOut = err instanceof Error && /timeout/i.test(err.message);
-    return timedOut
-      ? fail(504, ErrorCode.Timeout, 'the message store did not confirm in time; retry with the same key')
-      : fail(503, ErrorCode.Unavailable, 'the message store is unavailable; retry with the same key');
+    const failure = publishFailure(err);
+    return fail(failure.code === ErrorCode.Timeout ? 504 : 503, failure.code, failure.msg);
   }
 }

@@ -3,7 +3,7 @@
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Header, type Contract } from '@cascade/nats';
-import type { ChannelName } from '@cascade/protocol';
+import { ErrorCode, type ChannelName } from '@cascade/protocol';
 import type { EdgeMetrics } from './metrics.js';
 
 export interface PublishMeta {
@@ -24,6 +24,17 @@ export interface PublishMeta {
 export interface IngestPort {
   publish(channel: ChannelName, payload: Uint8Array, meta: PublishMeta): Promise<{ duplicate: boolean }>;
   ephemeral(channel: ChannelName, frame: Uint8Array): void;
+}
+
+/**
+ * What a failed durable publish means for the publisher, as an error code and a message:
+ * a timeout leaves the outcome unknown, anything else means the store was unreachable.
+ * Either way a retry with the same key cannot store the message twice.
+ */
+export function publishFailure(err: unknown): { code: ErrorCode; msg: string } {
+  return err instanceof Error && /timeout/i.test(err.message)
+    ? { code: ErrorCode.Timeout, msg: 'the message store did not confirm in time; retry with the same key' }
+    : { code: ErrorCode.Unavailable, msg: 'the message store is unavailable; retry with the same key' };
 }
 
 export class NatsIngest implements IngestPort {

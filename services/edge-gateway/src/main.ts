@@ -19,6 +19,9 @@ import { ServerApi } from './http-api.js';
 import { Transport } from './transport.js';
 import { uwsRuntime } from './uws.js';
 
+/** Delay of the second heal pass after a NATS reconnect. */
+const RECONNECT_RECHECK_MS = 2000;
+
 // The auth variables are checked together before anything starts, so a production edge with
 // the development secret or anonymous access exits 78 without touching NATS.
 let auth: AuthSettings;
@@ -84,9 +87,15 @@ process.exit(
         },
       );
       // nats.js resends the subscriptions itself on reconnect (before it reports it); what
-      // was published meanwhile is healed from history.
+      // was published meanwhile is healed from history. A second pass a moment later catches
+      // a channel's last frames emitted while the resubscription was still settling (under
+      // load, seen in tests): with no later frame there would be no seq jump to reveal them.
       void (async () => {
-        for await (const s of nc.status()) if (s.type === 'reconnect') healer.reconnected();
+        for await (const s of nc.status()) {
+          if (s.type !== 'reconnect') continue;
+          healer.reconnected();
+          setTimeout(() => healer.reconnected(), RECONNECT_RECHECK_MS).unref();
+        }
       })();
       // Presence: this node's connections and subscriptions, coalesced and reported to the
       // presence service (docs/presence.md); reporting never blocks or fails a client.

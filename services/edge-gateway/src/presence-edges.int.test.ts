@@ -10,16 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { decode } from '@msgpack/msgpack';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import {
-  spawnService,
-  startCascade,
-  startCascadeService,
-  startNatsServer,
-  TestWsClient,
-  type CascadeSystem,
-  type NatsServerFixture,
-  type ServiceProcess,
-} from '@cascade/testing';
+import { sleep, eventually, spawnService, startCascade, startCascadeService, startNatsServer, TestWsClient, type CascadeSystem, type NatsServerFixture, type ServiceProcess } from '@cascade/testing';
 import { rawClient } from './test-fixtures/raw-ws-client.js';
 
 const SECRET = 'presence-edges-test-secret-0123456789abcdef';
@@ -100,18 +91,6 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, read: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < until) {
-    last = await read();
-    if (ok(last)) return last;
-    await sleep(50);
-  }
-  throw new Error(`${what}: not reached within ${timeoutMs} ms; last value ${JSON.stringify(last)?.slice(0, 500)}`);
-}
 
 const query = async (verb: 'status' | 'members', body: unknown) =>
   (await nc.request(`${system.prefix}.svc.presence.${verb}`, JSON.stringify(body), { timeout: 3000 })).json<any>();

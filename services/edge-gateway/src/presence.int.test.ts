@@ -3,7 +3,7 @@
 // publishes events for backends on plain NATS subjects.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { startCascade, startNatsServer, TestWsClient, type CascadeSystem, type NatsServerFixture } from '@cascade/testing';
+import { eventually, startCascade, startNatsServer, TestWsClient, type CascadeSystem, type NatsServerFixture } from '@cascade/testing';
 
 let nats: NatsServerFixture;
 let system: CascadeSystem;
@@ -29,15 +29,6 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v) || Date.now() > until) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function member(url: string, ch: string): Promise<TestWsClient> {
   const c = await TestWsClient.connect(url);
   c.send({ t: 1 });
@@ -59,6 +50,7 @@ describe('presence through real edges', () => {
     const bobUser = (bob.frames[0] as { user: string }).user;
 
     const members = await eventually(
+      'both users members of room:1',
       () => request('members', { ch: 'room:1' }),
       (r) => r.count === 2,
     );
@@ -77,7 +69,8 @@ describe('presence through real edges', () => {
     const left = await alice.next((f) => f.t === 105 && (f.leave ?? []).some((m: { user: string }) => m.user === bobUser), 10_000);
     expect(left.ch).toBe('room:1');
     await eventually(
-      async () => events,
+      `a disconnect event for ${bobUser}`,
+      () => events,
       (ev) => ev.some((e) => e.kind === 'disconnect' && e.events.some((x) => x.user === bobUser)),
     );
     const kinds = (kind: string, user: string) => events.filter((e) => e.kind === kind).flatMap((e) => e.events).filter((x) => x.user === user);

@@ -1,7 +1,7 @@
 // First-subscriber refcounting seen from the NATS server itself: however many local
 // subscribers a channel has, the edge holds one NATS subscription for it, and none once
 // the last one unsubscribes or disconnects.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startCascade, startNatsServer, TestWsClient, type CascadeSystem, type NatsServerFixture } from '@cascade/testing';
 
 let nats: NatsServerFixture;
@@ -24,19 +24,6 @@ async function liveSubscriptions(channel: string): Promise<number> {
   const edges = body.connections.filter((c) => c.name?.startsWith('edge-'));
   expect(edges).toHaveLength(1);
   return (edges[0]!.subscriptions_list ?? []).filter((s) => s === `${system.prefix}.live.${channel}`).length;
-}
-
-async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 }
 
 async function connected(): Promise<TestWsClient> {
@@ -74,11 +61,11 @@ describe('channel refcount', () => {
 
     // The last local subscriber disconnecting (no unsubscribe) removes it.
     await clients[2]!.close();
-    await eventually(async () => expect(await liveSubscriptions('lobby')).toBe(0));
+    await vi.waitFor(async () => expect(await liveSubscriptions('lobby')).toBe(0), { timeout: 5000 });
     // Unsubscribing the only subscriber of 'other' removes that one too.
     clients[0]!.send({ t: 3, id: 80, ch: 'other' });
     await clients[0]!.next((f) => f.id === 80);
-    await eventually(async () => expect(await liveSubscriptions('other')).toBe(0));
+    await vi.waitFor(async () => expect(await liveSubscriptions('other')).toBe(0), { timeout: 5000 });
 
     // Subscribing again after the release opens a fresh subscription that delivers.
     clients[1]!.send({ t: 2, id: 90, ch: 'lobby' });
@@ -97,7 +84,7 @@ describe('channel refcount', () => {
     expect(await c.next((f) => f.id === 1)).toEqual({ t: 102, id: 1 });
     expect(await liveSubscriptions('dup-sub')).toBe(1);
     await c.close();
-    await eventually(async () => expect(await liveSubscriptions('dup-sub')).toBe(0));
+    await vi.waitFor(async () => expect(await liveSubscriptions('dup-sub')).toBe(0), { timeout: 5000 });
   });
 
   it('refuses invalid channel names with an error frame and keeps the connection', async () => {

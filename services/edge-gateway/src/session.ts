@@ -20,7 +20,7 @@ import {
   type InboundUnsubscribe,
 } from '@cascade/protocol';
 import type { ChannelHub } from './subscriptions.js';
-import type { IngestPort } from './ingest.js';
+import { publishFailure, type IngestPort } from './ingest.js';
 import { HistoryRequestError } from '@cascade/nats';
 import { resumeSubscription, type HistoryReader } from './resume.js';
 import type { RecentFrames } from './ring.js';
@@ -443,13 +443,8 @@ export class Session {
       this.deps.socket.send(encodeServerFrame(duplicate ? { t: FrameType.Reply, id: f.id, dup: true } : { t: FrameType.Reply, id: f.id }));
     } catch (err) {
       this.deps.onError?.(err, `publish ${f.ch}`);
-      const timedOut = err instanceof Error && /timeout/i.test(err.message);
-      this.sendError(
-        timedOut
-          ? new ProtocolError(ErrorCode.Timeout, 'the message store did not confirm in time; retry with the same key', f.id)
-          : new ProtocolError(ErrorCode.Unavailable, 'the message store is unavailable; retry with the same key', f.id),
-        f.ch,
-      );
+      const failure = publishFailure(err);
+      this.sendError(new ProtocolError(failure.code, failure.msg, f.id), f.ch);
     }
   }
 

@@ -1,7 +1,6 @@
 // fan-out-worker: wires the partition leases, the per-partition consumers, the sequencer,
 // the history log, and group fan-out with the group API.
 import { NatsLiveOutput } from './live.js';
-import { JetStreamApiError } from '@nats-io/jetstream';
 import { int } from '@cascade/config';
 import { DEFAULT_GROUP_FANOUT_THRESHOLD, GroupMembership, LeaseBucket } from '@cascade/nats';
 import { runService } from '@cascade/service';
@@ -10,8 +9,6 @@ import { JetStreamHistoryLog } from './history-log.js';
 import { leaseTimings } from './lease.js';
 import { PartitionOwner } from './owner.js';
 import { PartitionConsumer, type WriteStats } from './partition-consumer.js';
-
-const CONSUMER_NOT_FOUND = 10014;
 
 process.exit(
   await runService({
@@ -27,14 +24,6 @@ process.exit(
       }),
     },
     async start({ nc, js, jsm, contract, log, instance, config }) {
-      // The single all-partitions consumer of earlier versions overlaps every partition
-      // consumer, which a work-queue stream refuses; its unacked messages stay in the stream.
-      try {
-        await jsm.consumers.delete(contract.ingestStream, 'fanout');
-        log.info('removed the legacy all-partitions consumer "fanout"');
-      } catch (e) {
-        if (!(e instanceof JetStreamApiError && e.code === CONSUMER_NOT_FOUND)) throw e;
-      }
       const stats: WriteStats = { stored: 0, redelivered: 0, rejected: 0, retried: 0, fannedOut: 0 };
       // The membership cache is complete before any partition is consumed, so the first group
       // message already takes the right path.

@@ -14,7 +14,7 @@ import {
   type PresenceEventBatch,
   type StatusAnswer,
 } from '@cascade/nats';
-import { startCascadeService, startNatsServer, uniquePrefix, type NatsServerFixture, type ServiceProcess } from '@cascade/testing';
+import { sleep, eventually, startCascadeService, startNatsServer, uniquePrefix, type NatsServerFixture, type ServiceProcess } from '@cascade/testing';
 
 const ch = (s: string) => s as ChannelName;
 const GRACE_MS = 1000;
@@ -101,18 +101,6 @@ async function query<T>(nc: NatsConnection, subject: string, body: unknown): Pro
   return m.json<T>();
 }
 
-async function eventually<T>(what: string, fn: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 8000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < until) {
-    last = await fn();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what}: not reached within ${timeoutMs} ms; last value ${JSON.stringify(last)}`);
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('presence service with simulated edges', () => {
   const prefix = uniquePrefix();
