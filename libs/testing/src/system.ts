@@ -65,6 +65,12 @@ export async function startCascade(o: {
     // Tests that are not about auth connect without a token and use any channel; auth tests
     // override these (and tokens are checked with the edge's development secret).
     EDGE_ANONYMOUS: 'publish',
+    // Test publishers send as fast as acks return; publish rate limits are tested where a
+    // test sets them (auth.int), not tripped by accident elsewhere.
+    EDGE_PUBLISH_RATE: '100000',
+    EDGE_PUBLISH_BURST: '100000',
+    EDGE_CHANNEL_PUBLISH_RATE: '100000',
+    EDGE_CHANNEL_PUBLISH_BURST: '100000',
     // Stopping a test system should not wait the production drain window; drain tests set it.
     EDGE_DRAIN_WINDOW: '200ms',
     EDGE_DRAIN_GRACE: '200ms',

@@ -42,7 +42,9 @@ function publisher(c: TestWsClient, ch: string) {
     while (!stopped) {
       const id = ++sent;
       c.send({ t: 4, id, ch, data: id });
-      await c.next((f) => f.id === id && f.t === 102, 10_000);
+      // Any answer to this id (an error too) ends the wait, so a refusal fails loudly.
+      const answer = await c.next((f) => f.id === id, 10_000);
+      if (answer.t !== 102) throw new Error(`publish ${id} refused: ${JSON.stringify(answer)}`);
       await new Promise((r) => setTimeout(r, 4));
     }
   })();
