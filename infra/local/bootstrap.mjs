@@ -73,3 +73,31 @@ export function ensureNatsServer() {
   return findNatsServer() ?? fail('apt-get installed nats-server but it is not on PATH or in /usr/sbin; set NATS_SERVER_BIN.');
 }
 
+
+/** Where the browser tests find Debian's Chromium; CHROMIUM_BIN overrides it. */
+export const chromiumPath = () => process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+
+// The browser tests drive Debian's Chromium through playwright-core; no tool may download a
+// browser of its own, so the project installs the distribution's package.
+export function ensureChromium() {
+  if (isExecutable(chromiumPath())) return chromiumPath();
+  if (process.env.CHROMIUM_BIN) fail(`CHROMIUM_BIN=${process.env.CHROMIUM_BIN} is not an executable file.`);
+  if (process.getuid?.() !== 0) {
+    fail(
+      [
+        'Chromium is not installed; the browser tests need it. Either:',
+        '  - install it:   sudo apt-get install chromium',
+        '  - or point at one:  CHROMIUM_BIN=/path/to/chromium npm test',
+      ].join('\n'),
+    );
+  }
+  process.stdout.write('cascade: chromium is missing, installing it with apt-get ...\n');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'chromium']]) {
+    const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
+    if (result.error || result.status !== 0) {
+      fail(`apt-get ${args.join(' ')} failed (${result.error?.message ?? `exit code ${result.status}`}); install chromium yourself or set CHROMIUM_BIN.`);
+    }
+  }
+  return isExecutable(chromiumPath()) ? chromiumPath() : fail('apt-get installed chromium but /usr/bin/chromium is missing; set CHROMIUM_BIN.');
+}
