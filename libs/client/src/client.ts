@@ -1,7 +1,8 @@
 // CascadeClient: wires the pure parts (backoff, request table, publish queue, per-channel
 // position trackers) to one WebSocket at a time. It owns the connection lifecycle: connect,
 // token refresh, reconnect with backoff, resubscribe from each channel's last position, and
-// filling gaps. No Node-only API is used, so the same code runs in browsers.
+// filling gaps. No Node-only API is used, so the same code runs in browsers. In SSE mode
+// (`transport: 'sse'`) every public method goes to SseTransport instead (sse-transport.ts).
 import {
   CloseCode,
   decodeServerFrame,
@@ -22,10 +23,12 @@ import {
   type StreamPosition,
 } from '@cascade/protocol';
 import { Backoff } from './backoff.js';
+import { Delivery, reportAsync } from './delivery.js';
 import { Emitter } from './emitter.js';
 import { CascadeError } from './errors.js';
 import { PublishQueue, type PublishEntry, type PublishResult } from './publish-queue.js';
 import { RequestTable, realTimers, type Timers } from './requests.js';
+import { SseTransport } from './sse-transport.js';
 import { ChannelSubscription, type Subscription } from './subscription.js';
 import { jwtExpiry, refreshDelay } from './token.js';
 import type {
@@ -34,7 +37,6 @@ import type {
   ClientState,
   ConnectionInfo,
   PublishOptions,
-  RecoveryImpossible,
   SubscribeOptions,
   SubscriptionHandlers,
   WebSocketConstructor,
@@ -91,12 +93,6 @@ function ignoreLateError(): void {
   return undefined;
 }
 
-/** Reports an exception thrown by application code without breaking the SDK's processing, as EventTarget does. */
-function reportAsync(err: unknown): void {
-  queueMicrotask(() => {
-    throw err;
-  });
-}
 
 export class CascadeClient {
   private readonly o: Required<Pick<CascadeClientOptions, 'connectTimeoutMs' | 'requestTimeoutMs' | 'reconnect' | 'clientName'>> & CascadeClientOptions;
@@ -104,6 +100,7 @@ export class CascadeClient {
   private readonly timers: Timers = realTimers;
   private readonly backoff: Backoff;
   private readonly events = new Emitter<ClientEvents>(reportAsync);
+  private readonly d = new Delivery((e) => this.events.emit('error', e));
   private readonly requests: RequestTable<Answer>;
   private readonly queue: PublishQueue;
   private readonly subs = new Map<string, ChannelSubscription>();
@@ -128,6 +125,8 @@ export class CascadeClient {
   private pumpTimer: unknown;
   private waiters: { resolve(): void; reject(e: Error): void }[] = [];
   private closing: Promise<void> | undefined;
+  /** Set in SSE mode (`transport: 'sse'`): it does all the work, this class only forwards. */
+  private readonly sse: SseTransport | undefined;
 
   constructor(options: CascadeClientOptions) {
     this.o = {
@@ -138,8 +137,11 @@ export class CascadeClient {
       ...options,
     };
     const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (!WS) throw new TypeError('no WebSocket class: pass one as options.WebSocket (e.g. the `ws` package on Node 20)');
-    this.WS = WS;
+    if (options.transport !== undefined && options.transport !== 'websocket' && options.transport !== 'sse') throw new TypeError(`options.transport must be 'websocket' or 'sse'`);
+    if (options.transport === 'sse') this.sse = new SseTransport(this.o);
+    else if (!WS) throw new TypeError('no WebSocket class: pass one as options.WebSocket (e.g. the `ws` package on Node 20)');
+    // Unused in SSE mode, where every public method goes to the SSE transport.
+    this.WS = WS!;
     this.urls = typeof options.url === 'string' ? [options.url] : [...options.url];
     if (this.urls.length === 0) throw new TypeError('options.url must name at least one edge');
     this.backoff = new Backoff(options.backoff);
@@ -149,20 +151,29 @@ export class CascadeClient {
 
   /** The connection state; `failed` after a close code that forbids reconnecting (see `error`). */
   get state(): ClientState {
+    if (this.sse) return this.sse.state;
     return this.current;
   }
 
   /** What the server said when the current connection opened. */
   get info(): ConnectionInfo | undefined {
+    if (this.sse) return this.sse.info;
     return this.connection;
   }
 
   /** The error that made the client fail, when `state` is `failed`. */
   get error(): CascadeError | undefined {
+    if (this.sse) return this.sse.error;
     return this.lastError;
   }
 
+  /** `websocket` or `sse`, as chosen by `options.transport`. */
+  get transport(): 'websocket' | 'sse' {
+    return this.sse ? 'sse' : 'websocket';
+  }
+
   on<K extends keyof ClientEvents>(event: K, fn: (...args: ClientEvents[K]) => void): () => void {
+    if (this.sse) return this.sse.on(event, fn);
     return this.events.on(event, fn);
   }
 
@@ -172,6 +183,7 @@ export class CascadeClient {
    * (4500-4999, e.g. Unauthorized) or when `close()` is called first.
    */
   connect(): Promise<void> {
+    if (this.sse) return this.sse.connect();
     if (this.current === 'connected') return Promise.resolve();
     if (this.current === 'closed' || this.current === 'failed') {
       return Promise.reject(this.lastError ?? new CascadeError(ErrorCode.NotConnected, 'the client is closed', 'client'));
@@ -190,6 +202,7 @@ export class CascadeClient {
    * invalid channel name or a channel this client already subscribed to.
    */
   subscribe(channel: string, handlers: SubscriptionHandlers = {}, options: SubscribeOptions = {}): Subscription {
+    if (this.sse) return this.sse.subscribe(channel, handlers, options);
     const parsed = parseChannel(channel);
     if (!parsed.ok) throw new CascadeError(ErrorCode.InvalidChannel, parsed.reason, 'client', channel);
     if (this.current === 'closed' || this.current === 'failed') throw new CascadeError(ErrorCode.NotConnected, 'the client is closed', 'client', channel);
@@ -207,6 +220,7 @@ export class CascadeClient {
    * disconnected queues the message.
    */
   async publish(channel: string, data: unknown, options: PublishOptions = {}): Promise<PublishResult> {
+    if (this.sse) return this.sse.publish(channel, data, options);
     const parsed = parseChannel(channel);
     if (!parsed.ok) throw new CascadeError(ErrorCode.InvalidChannel, parsed.reason, 'client', channel);
     if (this.current === 'closed' || this.current === 'failed') throw new CascadeError(ErrorCode.NotConnected, 'the client is closed', 'client', channel);
@@ -221,6 +235,7 @@ export class CascadeClient {
    * Returns false when it was not sent because the client is not connected.
    */
   ephemeral(channel: string, data: unknown): boolean {
+    if (this.sse) return this.sse.ephemeral(channel, data);
     const parsed = parseChannel(channel);
     if (!parsed.ok) throw new CascadeError(ErrorCode.InvalidChannel, parsed.reason, 'client', channel);
     this.checkPayload(channel, data);
@@ -230,6 +245,7 @@ export class CascadeClient {
 
   /** Closes for good: stops reconnecting, fails pending publishes, clears every timer. */
   close(): Promise<void> {
+    if (this.sse) return this.sse.close();
     if (this.closing) return this.closing;
     const err = new CascadeError(ErrorCode.NotConnected, 'the client was closed', 'client');
     this.closing = this.shutDown('closed', err, 1000, 'client closed');
@@ -429,7 +445,7 @@ export class CascadeClient {
         return;
       case FrameType.EphemeralMessage: {
         const s = this.subs.get(f.ch);
-        if (s?.state === 'active') this.call(s, 'onEphemeral', { channel: f.ch, ts: f.ts, ...(f.from === undefined ? {} : { from: f.from }), data: f.data });
+        if (s?.state === 'active') this.d.ephemeral(s, f);
         return;
       }
       case FrameType.Presence:
@@ -472,17 +488,12 @@ export class CascadeClient {
     // Without a request, a PermissionDenied about a channel means the server dropped the
     // subscription (a refreshed token no longer allows it): it is over.
     if (f.code === ErrorCode.PermissionDenied) this.fail(s, err);
-    else this.call(s, 'onError', err);
+    else this.d.call(s, 'onError', err);
   }
 
   private presence(f: PresenceFrame): void {
     const s = this.subs.get(f.ch);
-    if (s?.state !== 'active') return;
-    const join = Array.isArray(f.join) ? f.join : [];
-    const leave = Array.isArray(f.leave) ? f.leave : [];
-    this.call(s, 'onPresence', { channel: f.ch, join, leave, ...(f.count === undefined ? {} : { count: f.count }) });
-    if (join.length > 0) this.call(s, 'onJoin', join, f.ch);
-    if (leave.length > 0) this.call(s, 'onLeave', leave, f.ch);
+    if (s?.state === 'active') this.d.presence(s, f);
   }
 
   // ---- messages, positions, gaps ----
@@ -492,33 +503,8 @@ export class CascadeClient {
     // A frame racing the subscribe reply is tracked rather than lost (the server replies
     // before it replays, but nothing in the protocol forbids the other order).
     if (!s || (s.state !== 'active' && s.state !== 'subscribing')) return;
-    this.accept(s, f);
+    this.d.accept(s, f);
     if (s.state === 'active') void this.fillGap(s);
-  }
-
-  /** Runs one message (live, replayed or read from history) through the channel's tracker. */
-  private accept(s: ChannelSubscription, f: MessageFrame): void {
-    const r = s.tracker.offer(f);
-    if (!r.epochChanged) return this.deliver(s, r.deliver);
-    // Held messages of the old epoch first, then the news that history was reset, then the new epoch.
-    this.deliver(s, r.deliver.slice(0, -1));
-    this.recoveryImpossible(s, { channel: s.channel, reason: 'epoch-changed', from: r.epochChanged.previous, to: { ep: f.ep, seq: f.seq - 1 } });
-    this.deliver(s, r.deliver.slice(-1));
-  }
-
-  private deliver(s: ChannelSubscription, frames: MessageFrame[]): void {
-    for (const f of frames) {
-      if (s.state === 'closed' || s.state === 'failed') return;
-      this.call(s, 'onMessage', {
-        channel: f.ch,
-        seq: f.seq,
-        ep: f.ep,
-        ts: f.ts,
-        ...(f.from === undefined ? {} : { from: f.from }),
-        ...(f.key === undefined ? {} : { key: f.key }),
-        data: f.data,
-      });
-    }
   }
 
   /**
@@ -532,7 +518,7 @@ export class CascadeClient {
     s.filling = true;
     try {
       for (let gap = s.tracker.gap(); gap; gap = s.tracker.gap()) {
-        if (s.tracker.overflowed) return this.giveUpGap(s);
+        if (s.tracker.overflowed) return this.d.giveUpGap(s);
         if (this.historyUnsupported) return await this.resubscribe(s);
         const limit = Math.min(HISTORY_PAGE, gap.upTo - gap.after);
         const a = await this.request({ t: FrameType.History, id: 0, ch: s.channel, since: { ep: gap.ep, seq: gap.after }, limit });
@@ -542,38 +528,24 @@ export class CascadeClient {
             this.historyUnsupported = true;
             continue;
           }
-          if (a.code === ErrorCode.RecoveryImpossible || ++s.fillFailures >= MAX_FILL_FAILURES) return this.giveUpGap(s);
+          if (a.code === ErrorCode.RecoveryImpossible || ++s.fillFailures >= MAX_FILL_FAILURES) return this.d.giveUpGap(s);
           this.retryLater(s, () => void this.fillGap(s));
           return;
         }
         const msgs = (a.msgs ?? []).filter(isMessageFrame);
         // Nothing stored after our position: the range aged out of history.
-        if (msgs.length === 0) return this.giveUpGap(s);
-        for (const m of msgs) this.accept(s, m);
+        if (msgs.length === 0) return this.d.giveUpGap(s);
+        for (const m of msgs) this.d.accept(s, m);
       }
       s.fillFailures = 0;
       s.retry.reset();
     } catch (err) {
       // The request failed with its connection; the resubscribe after the reconnect resumes
       // from the position, which covers this gap too.
-      if (gen === this.generation) this.call(s, 'onError', err as CascadeError);
+      if (gen === this.generation) this.d.call(s, 'onError', err as CascadeError);
     } finally {
       if (gen === this.generation) s.filling = false;
     }
-  }
-
-  private giveUpGap(s: ChannelSubscription): void {
-    const gap = s.tracker.gap();
-    if (!gap) return;
-    s.fillFailures = 0;
-    this.recoveryImpossible(s, {
-      channel: s.channel,
-      reason: 'gap',
-      from: { ep: gap.ep, seq: gap.after },
-      to: { ep: gap.ep, seq: gap.upTo },
-      missing: { ep: gap.ep, from: gap.after + 1, to: gap.upTo },
-    });
-    this.deliver(s, s.tracker.skip());
   }
 
   /** Fallback for servers without history reads: unsubscribe, then subscribe with `since`. */
@@ -581,14 +553,10 @@ export class CascadeClient {
     const gen = this.generation;
     const a = await this.request({ t: FrameType.Unsubscribe, id: 0, ch: s.channel });
     if (gen !== this.generation || s.state !== 'active') return;
-    if (a.t === FrameType.Error && a.code !== ErrorCode.NotSubscribed) return this.giveUpGap(s);
+    if (a.t === FrameType.Error && a.code !== ErrorCode.NotSubscribed) return this.d.giveUpGap(s);
     s.state = 'pending';
     s.filling = false;
     this.startSubscribe(s);
-  }
-
-  private recoveryImpossible(s: ChannelSubscription, info: RecoveryImpossible): void {
-    this.call(s, 'onRecoveryImpossible', info);
   }
 
   // ---- subscriptions ----
@@ -609,21 +577,21 @@ export class CascadeClient {
       a = await this.request({ t: FrameType.Subscribe, id: 0, ch: s.channel, ...(since ? { since } : {}) });
     } catch (err) {
       // Lost with its connection: the next `connected` subscribes again.
-      if (gen === this.generation) this.call(s, 'onError', err as CascadeError);
+      if (gen === this.generation) this.d.call(s, 'onError', err as CascadeError);
       return;
     }
     if (gen !== this.generation || s.state !== 'subscribing') return;
     if (a.t === FrameType.Error && a.code !== ErrorCode.AlreadySubscribed) {
       const err = serverError(a);
       if (a.code === ErrorCode.RecoveryImpossible) {
-        this.recoveryImpossible(s, { channel: s.channel, reason: 'resume-refused', from: since, to: positionOf(a) });
-        this.deliver(s, s.tracker.reset(undefined));
+        this.d.recoveryImpossible(s, { channel: s.channel, reason: 'resume-refused', from: since, to: positionOf(a) });
+        this.d.deliver(s, s.tracker.reset(undefined));
         s.state = 'pending';
         return this.startSubscribe(s);
       }
       if (PERMANENT_SUBSCRIBE_ERRORS.has(a.code)) return this.fail(s, err);
       // Unavailable, Internal, Timeout, unknown: the server may manage later.
-      this.call(s, 'onError', err);
+      this.d.call(s, 'onError', err);
       s.state = 'pending';
       this.retryLater(s, () => {
         if (s.state === 'pending' && this.current === 'connected') this.startSubscribe(s);
@@ -635,16 +603,16 @@ export class CascadeClient {
     if (a.t === FrameType.Reply && since !== undefined && a.recovered === false) {
       resumed = false;
       const to = positionOf(a);
-      this.recoveryImpossible(s, { channel: s.channel, reason: 'resume-refused', from: since, ...(to ? { to } : {}) });
+      this.d.recoveryImpossible(s, { channel: s.channel, reason: 'resume-refused', from: since, ...(to ? { to } : {}) });
       s.state = 'active';
-      this.deliver(s, s.tracker.reset(to));
+      this.d.deliver(s, s.tracker.reset(to));
     }
     s.state = 'active';
     s.retry.reset();
     const info = { resumed, first: !s.subscribedOnce };
     s.subscribedOnce = true;
     s.subscribed(info);
-    this.call(s, 'onSubscribed', info);
+    this.d.call(s, 'onSubscribed', info);
     void this.fillGap(s);
   }
 
@@ -661,7 +629,7 @@ export class CascadeClient {
     s.error = err;
     this.timers.clear(s.retryTimer);
     this.subs.delete(s.channel);
-    this.call(s, 'onError', err);
+    this.d.call(s, 'onError', err);
     s.ended(err);
   }
 
@@ -687,20 +655,6 @@ export class CascadeClient {
     if (a.t === FrameType.Error && a.code !== ErrorCode.NotSubscribed) throw serverError(a);
   }
 
-  /** Calls an application handler; an exception in it is reported, not allowed to break delivery. */
-  private call<K extends keyof SubscriptionHandlers>(s: ChannelSubscription, name: K, ...args: Parameters<NonNullable<SubscriptionHandlers[K]>>): void {
-    const fn = s.handlers[name] as ((...a: unknown[]) => void) | undefined;
-    if (!fn) {
-      if (name === 'onError') this.events.emit('error', args[0] as CascadeError);
-      return;
-    }
-    try {
-      fn.apply(s.handlers, args);
-    } catch (err) {
-      reportAsync(err);
-    }
-  }
-
   // ---- publishing ----
 
   private checkPayload(channel: string, data: unknown): void {
@@ -710,7 +664,7 @@ export class CascadeClient {
     } catch (cause) {
       throw new CascadeError(ErrorCode.BadRequest, `data cannot be encoded as msgpack: ${String(cause)}`, 'client', channel, { cause });
     }
-    const max = this.connection?.limits.pub;
+    const max = this.connection?.limits?.pub;
     if (max !== undefined && size > max) {
       throw new CascadeError(ErrorCode.PayloadTooLarge, `data is ${size} bytes encoded; the server accepts at most ${max}`, 'client', channel);
     }
@@ -795,7 +749,7 @@ export class CascadeClient {
     const { id, reply } = this.requests.start(this.o.requestTimeoutMs, () => new CascadeError(ErrorCode.Timeout, `no reply within ${this.o.requestTimeoutMs} ms`, 'client'));
     frame.id = id;
     const bytes = encodeClientFrame(frame);
-    const max = this.connection?.limits.frame;
+    const max = this.connection?.limits?.frame;
     if (max !== undefined && bytes.length > max) {
       const err = new CascadeError(ErrorCode.PayloadTooLarge, `frame is ${bytes.length} bytes; the server accepts at most ${max}`, 'client', 'ch' in frame ? frame.ch : undefined);
       this.requests.reject(id, err);

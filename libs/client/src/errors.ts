@@ -9,13 +9,18 @@ import { closeCodeName, errorCodeName } from '@cascade/protocol';
  * - `close`: the server closed the connection; `code` is a CloseCode (1000-4999).
  * - `client`: the SDK refused or gave up locally (bad input, timeout, client closed);
  *   `code` is the ErrorCode that describes it best (e.g. 103, 109, 111, 113).
+ * - `http`: SSE mode, the edge refused an HTTP request (publish, ephemeral, the stream);
+ *   `code` is the registry code of its JSON body (an ErrorCode, or a CloseCode such as
+ *   4006 TokenExpired and 4501 Unauthorized for token problems); `status` is the HTTP status.
  */
-export type CascadeErrorSource = 'server' | 'close' | 'client';
+export type CascadeErrorSource = 'server' | 'close' | 'client' | 'http';
 
 export class CascadeError extends Error {
   override readonly name = 'CascadeError';
   /** The registry name of `code`, e.g. "PermissionDenied", "Unauthorized". */
   readonly codeName: string;
+  /** The HTTP status, for `source: 'http'`. */
+  readonly status?: number;
 
   constructor(
     readonly code: number,
@@ -23,10 +28,12 @@ export class CascadeError extends Error {
     readonly source: CascadeErrorSource,
     /** The channel the error is about, when it is about one. */
     readonly channel?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; status?: number },
   ) {
     super(message, options);
-    this.codeName = source === 'close' ? closeCodeName(code) : errorCodeName(code);
+    if (options?.status !== undefined) this.status = options.status;
+    // Close codes are 1000 and up, error codes below 1000: an HTTP body may carry either.
+    this.codeName = source === 'close' || (source === 'http' && code >= 1000) ? closeCodeName(code) : errorCodeName(code);
   }
 
   override toString(): string {

@@ -103,10 +103,13 @@ export class PublishQueue {
     return { entry, result };
   }
 
-  /** Waiting entries whose retry time has come, in publish order; they are marked sent. */
-  due(): PublishEntry[] {
+  /**
+   * Waiting entries whose retry time has come, in publish order; they are marked sent.
+   * `take` can leave some for later (e.g. one in flight per channel).
+   */
+  due(take: (e: PublishEntry) => boolean = () => true): PublishEntry[] {
     const now = this.now();
-    const out = this.entries.filter((e) => e.state === 'waiting' && e.notBefore <= now);
+    const out = this.entries.filter((e) => e.state === 'waiting' && e.notBefore <= now && take(e));
     for (const e of out) {
       e.state = 'sent';
       e.attempts++;
@@ -129,11 +132,14 @@ export class PublishQueue {
     e.resolve({ dup, key: e.key });
   }
 
-  /** A failed attempt: retried later with the same key when the code allows it and time is left. */
-  failed(e: PublishEntry, err: CascadeError): void {
+  /**
+   * A failed attempt: retried later with the same key when the code allows it (or
+   * `retryable` says so) and time is left.
+   */
+  failed(e: PublishEntry, err: CascadeError, retryable = isRetryablePublishError(err.code)): void {
     if (!this.entries.includes(e)) return;
     const now = this.now();
-    if (!isRetryablePublishError(err.code) || now >= e.deadline) {
+    if (!retryable || now >= e.deadline) {
       this.remove(e);
       e.reject(err);
       return;
@@ -163,12 +169,14 @@ export class PublishQueue {
 
   /**
    * The earliest clock time something needs doing, or undefined: a retry (only while
-   * `connected`, since offline entries go out on the next connect) or a deadline.
+   * `connected`, since offline entries go out on the next connect, and only for entries
+   * `sendable` allows) or a deadline.
    */
-  nextWakeup(connected: boolean): number | undefined {
+  nextWakeup(connected: boolean, sendable: (e: PublishEntry) => boolean = () => true): number | undefined {
     let at: number | undefined;
     for (const e of this.entries) {
-      const t = connected && e.state === 'waiting' ? Math.min(e.notBefore, e.deadline) : e.deadline;
+      // An entry that cannot go out now (`sendable`) is woken by whoever unblocks it, not by the clock.
+      const t = connected && e.state === 'waiting' && sendable(e) ? Math.min(e.notBefore, e.deadline) : e.deadline;
       at = at === undefined ? t : Math.min(at, t);
     }
     return at;

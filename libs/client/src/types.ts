@@ -23,6 +23,31 @@ export interface WebSocketLike {
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
+/**
+ * What the SSE transport uses of an EventSource (the browser's, or the `eventsource` package's
+ * on Node). Named server events (`connected`, `error`, ...) arrive through `addEventListener`.
+ */
+export interface EventSourceLike {
+  /** 0 connecting (also while it reconnects by itself), 1 open, 2 closed for good. */
+  readonly readyState: number;
+  close(): void;
+  addEventListener(type: string, listener: (ev: any) => void): void;
+}
+
+export type EventSourceConstructor = new (url: string) => EventSourceLike;
+
+/** The part of a fetch Response the SSE transport reads. */
+export interface FetchResponseLike {
+  readonly status: number;
+  text(): Promise<string>;
+}
+
+/** The part of `fetch` the SSE transport uses (HTTP publish and ephemeral, and finding out why a stream was refused). */
+export type FetchLike = (
+  url: string,
+  init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; signal?: AbortSignal; cache?: 'no-store' },
+) => Promise<FetchResponseLike>;
+
 export interface CascadeClientOptions {
   /**
    * `ws(s)://host:port/` of an edge (normally a load balancer in front of all of them), or
@@ -31,19 +56,34 @@ export interface CascadeClientOptions {
    */
   url: string | string[];
   /**
+   * `websocket` (default): one WebSocket carries everything. `sse`: subscriptions are carried
+   * by one EventSource (`GET /v1/sse`), publishes and ephemeral messages by HTTP POSTs; for
+   * networks that let no WebSocket through. `url` may then be `http(s)://` too (a `ws(s)://`
+   * URL is mapped to `http(s)://`). See docs/client.md, "SSE mode", for what differs.
+   */
+  transport?: 'websocket' | 'sse';
+  /** SSE mode: the EventSource class; default: the global one (browsers). Node: the `eventsource` package's. */
+  EventSource?: EventSourceConstructor;
+  /** SSE mode: the fetch function for HTTP publish; default: the global `fetch`. */
+  fetch?: FetchLike;
+  /**
    * A JWT, or a function returning one (called for every connection and refresh, so it can
    * fetch a fresh token). Absent: connect anonymously, if the server allows it.
    */
   token?: TokenSource;
-  /** A WebSocket class; default: the global `WebSocket` (browsers, Node 22+). Node 20: `ws`. */
+  /** A WebSocket class; default: the global `WebSocket` (browsers, Node 22+). Node 20: `ws`. Unused in SSE mode. */
   WebSocket?: WebSocketConstructor;
   /** Reconnect delays (exponential, full jitter). Default 500 ms doubling up to 30 s. */
   backoff?: BackoffOptions;
   /** Reconnect automatically after a connection is lost (default true). */
   reconnect?: boolean;
-  /** How long opening a connection may take, up to `connected` (default 10 s). */
+  /** How long opening a connection may take, up to `connected` (default 10 s). WebSocket mode only. */
   connectTimeoutMs?: number;
-  /** How long a request (subscribe, publish attempt, ...) waits for its reply before the connection is deemed broken (default 15 s). */
+  /**
+   * How long a request (subscribe, publish attempt, ...) waits for its reply before the
+   * connection is deemed broken (default 15 s). SSE mode: how long one HTTP publish attempt
+   * may take before it is retried.
+   */
   requestTimeoutMs?: number;
   /**
    * How long a publish keeps retrying, across reconnects, before it fails (default 60 s).
@@ -61,7 +101,8 @@ export type ClientState = 'idle' | 'connecting' | 'connected' | 'reconnecting' |
 export interface ConnectionInfo {
   client: string;
   user: string;
-  limits: { frame: number; subs: number; pub?: number };
+  /** WebSocket mode only (the SSE stream's `connected` carries no limits). */
+  limits?: { frame: number; subs: number; pub?: number };
   /** The personal channel (`user:<id>`) the server subscribed this connection to, if any. */
   personal?: string;
   /** When the server closes the connection unless the token is refreshed (ms since the epoch). */
@@ -69,7 +110,10 @@ export interface ConnectionInfo {
 }
 
 export interface DisconnectInfo {
-  /** The close code (1006 when the socket dropped without one; 4000 when the client gave up on it). */
+  /**
+   * The close code (1006 when the socket dropped without one; 4000 when the client gave up on
+   * it). SSE mode: 1006 for a dropped stream, or the code of the edge's `event: error` before it.
+   */
   code: number;
   reason: string;
   /** Whether the client will reconnect, and after how long. */

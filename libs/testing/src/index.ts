@@ -20,3 +20,4 @@ export {
   type EdgeProcess,
 } from './system.js';
 export { eventually, sleep } from './wait.js';
+export { startTcpRelay, type TcpRelay } from './tcp-relay.js';
