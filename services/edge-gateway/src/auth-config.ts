@@ -2,7 +2,7 @@
 // span several of them (production refuses the development secret and anonymous access).
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { bytes, ConfigError, duration, int, oneOf, optional, optionalStr, type ConfigOf, type Problem, type Spec } from '@cascade/config';
+import { bool, bytes, ConfigError, duration, int, oneOf, optional, optionalStr, type ConfigOf, type Problem, type Spec } from '@cascade/config';
 import { parseNamespaceDefaults, type Action, type NamespaceDefaults } from './permissions.js';
 
 /**
@@ -36,6 +36,7 @@ export const authConfig = {
   publishBurst: int({ env: 'EDGE_PUBLISH_BURST', describe: 'Publishes a connection may send at once after a quiet period', default: 100, min: 1, max: 1_000_000 }),
   channelPublishRate: int({ env: 'EDGE_CHANNEL_PUBLISH_RATE', describe: 'Client publishes per second per channel on this edge, sustained', default: 1000, min: 1, max: 1_000_000 }),
   channelPublishBurst: int({ env: 'EDGE_CHANNEL_PUBLISH_BURST', describe: 'Client publishes per channel on this edge at once after a quiet period', default: 2000, min: 1, max: 1_000_000 }),
+  devTokens: bool({ env: 'EDGE_DEV_TOKENS', describe: 'on: GET /v1/dev/token?user=<id> hands out 1-hour HS256 tokens signed with the HS256 secret (demos, development); refused in production and without an HS256 secret', default: false }),
 };
 
 export type AuthConfig = ConfigOf<typeof authConfig>;
@@ -63,6 +64,8 @@ export interface AuthSettings {
   /** Actions tokenless connections get within the namespace defaults; undefined = a token is required. */
   anonymous: ReadonlySet<Action> | undefined;
   namespaces: NamespaceDefaults;
+  /** EDGE_DEV_TOKENS: serve `GET /v1/dev/token` (never in production; needs `hs256Secret`). */
+  devTokens: boolean;
 }
 
 const PEM_RE = /-----BEGIN (?:PUBLIC KEY|CERTIFICATE|RSA PUBLIC KEY)-----[\s\S]+?-----END (?:PUBLIC KEY|CERTIFICATE|RSA PUBLIC KEY)-----/g;
@@ -118,6 +121,10 @@ export function authSettings(c: AuthConfig, env: Record<string, string | undefin
   }
   const anonymousMode = c.anonymous ?? (production ? 'off' : 'subscribe');
   if (production && anonymousMode !== 'off') problem('EDGE_ANONYMOUS', `connections without a token are refused when NODE_ENV=production; got ${anonymousMode}`);
+  if (c.devTokens && production) problem('EDGE_DEV_TOKENS', 'development tokens are refused when NODE_ENV=production (anyone could mint a token for any user)');
+  else if (c.devTokens && c.jwtSecret === undefined && anyVerifier) {
+    problem('EDGE_DEV_TOKENS', 'development tokens need an HS256 secret to sign them: set EDGE_JWT_HS256_SECRET, or leave every verifier unset to use the development secret');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const devSecret = !anyVerifier || c.jwtSecret === DEV_HS256_SECRET;
@@ -134,5 +141,6 @@ export function authSettings(c: AuthConfig, env: Record<string, string | undefin
     requireExp: production,
     anonymous: anonymousMode === 'off' ? undefined : new Set<Action>(anonymousMode === 'publish' ? ['subscribe', 'publish'] : ['subscribe']),
     namespaces: c.namespaces,
+    devTokens: c.devTokens,
   };
 }

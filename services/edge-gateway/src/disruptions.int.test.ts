@@ -2,7 +2,7 @@
 // backend keeps publishing through JetStream:
 // - the edge heals its own live losses: its NATS connection drops, or the NATS server is
 //   killed and restarted (same store, same port); raw WebSocket subscribers, which never ask
-//   for gaps themselves, still get every message exactly once, in order. The edge reaches
+//   for gaps themselves, and SSE streams still get every message exactly once, in order. The edge reaches
 //   NATS through a TCP relay the test holds down a little longer, so the worker is back and
 //   publishing live before the edge: the loss is certain, not a race;
 // - a stalled client is closed with 4002 and resumes with `since` to exactly the rest;
@@ -17,6 +17,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { encodeValue, parseChannel } from '@cascade/protocol';
 import { Contract, HistoryClient } from '@cascade/nats';
 import { freePort, startCascade, startNatsServer, TestWsClient, type CascadeSystem, type EdgeProcess, type NatsServerFixture } from '@cascade/testing';
+import { SseTestClient } from './test-fixtures/sse-client.js';
 
 let nats: NatsServerFixture;
 let system: CascadeSystem;
@@ -196,6 +197,9 @@ describe('edge healing', () => {
     const ch = 'heal:drop';
     dumpEdgeLogOnFailure();
     const subs = await Promise.all([subscriber(ch), subscriber(ch)]);
+    // An SSE stream holds the channel like the WebSockets and is healed the same way.
+    const stream = await SseTestClient.open(`http://127.0.0.1:${edge.port}/v1/sse?ch=${ch}`);
+    await stream.next((e) => e.event === 'connected');
     const pub = backendPublisher(ch);
     await pub.until(30);
     const healedBefore = await healedFrames();
@@ -207,6 +211,11 @@ describe('edge healing', () => {
     await pub.until(pub.sent + 30);
     const total = await pub.stop();
     for (const c of subs) await expectEverything(c, total);
+    const events = await stream.messages(total, 30_000);
+    expect(events.map((e) => e.json.data)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(events.map((e) => e.id)).toEqual(events.map((e) => `${e.json.ep}:${e.json.seq}`));
+    expect(stream.isEnded).toBe(false);
+    stream.close();
     expect(await healedFrames()).toBeGreaterThanOrEqual(healedBefore + 30);
   }, 60_000);
 

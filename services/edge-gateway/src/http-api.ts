@@ -3,9 +3,10 @@
 // /v1/groups/<g>/members`, through the group API), JSON in and out. Free of uWS
 // (transport.ts routes requests here), so it is tested without a server.
 import { publishFromHttp } from './http-publish.js';
+import { looksLikeJwt, type UserPublisher } from './http-user.js';
 import type { IngestPort } from './ingest.js';
 import { timingSafeEqual } from 'node:crypto';
-import { ErrorCode, decodeServerFrame, parseChannel } from '@cascade/protocol';
+import { CloseCode, ErrorCode, decodeServerFrame, parseChannel } from '@cascade/protocol';
 import {
   GroupRequestError,
   GroupVerb,
@@ -50,7 +51,7 @@ export interface HttpReply {
   body: unknown;
 }
 
-const ROUTE = /^\/v1\/channels\/([^/]+)\/(history|position|messages)$/;
+const ROUTE = /^\/v1\/channels\/([^/]+)\/(history|position|messages|ephemeral)$/;
 const GROUP_ROUTE = /^\/v1\/groups\/([^/]+)\/members$/;
 const GROUP_VERBS: Record<string, GroupVerb> = { get: GroupVerb.Members, post: GroupVerb.Add, delete: GroupVerb.Remove };
 
@@ -71,6 +72,19 @@ function intParam(v: string | null, name: string, min: number, max: number): num
   return n;
 }
 
+/** The channel of a path segment (percent-encoded as sent), or the 400 answer. */
+function channelOf(segment: string): ChannelName | HttpReply {
+  let raw: string;
+  try {
+    raw = decodeURIComponent(segment);
+  } catch {
+    // A malformed escape is the client's mistake like any other bad name.
+    return fail(400, ErrorCode.InvalidChannel, 'channel is not valid percent-encoding');
+  }
+  const ch = parseChannel(raw);
+  return ch.ok ? ch.channel.name : fail(400, ErrorCode.InvalidChannel, ch.reason);
+}
+
 function isReply(v: unknown): v is HttpReply {
   return typeof v === 'object' && v !== null && 'status' in v;
 }
@@ -84,6 +98,8 @@ export class ServerApi {
     private readonly groups?: GroupsApiPort,
     /** Publishing (`POST .../messages`); served only when an API key is set. */
     private readonly publisher?: { ingest: IngestPort; maxPublishBytes: number },
+    /** Publishing with a user's token (`POST .../messages` and `.../ephemeral`, Bearer <JWT>); unset = not served. */
+    private readonly users?: UserPublisher,
   ) {}
 
   /** Whether this API serves `path` (other paths stay with the transport's own routes). */
@@ -92,28 +108,30 @@ export class ServerApi {
   }
 
   async handle(r: HttpRequest): Promise<HttpReply> {
+    const m = ROUTE.exec(r.path);
+    const route = m?.[2];
+    // A user's token (not the API key) publishes as that user, like a WebSocket publish.
+    const userToken = this.userTokenOf(r);
+    if (m && userToken !== undefined && this.users && r.method === 'post' && (route === 'messages' || route === 'ephemeral')) {
+      const ch = channelOf(m[1]!);
+      if (isReply(ch)) return ch;
+      return this.users.handle(route, ch, userToken, r.body ?? new Uint8Array());
+    }
     if (this.apiKey !== undefined && !keyMatches(this.apiKey, r.authorization)) return fail(401, ErrorCode.PermissionDenied, 'missing or wrong API key');
     const g = GROUP_ROUTE.exec(r.path);
     if (g && this.groups) return this.groupMembers(g[1]!, r, this.groups);
-    const m = ROUTE.exec(r.path);
-    if (!m) return fail(404, ErrorCode.BadRequest, 'no such endpoint; see /v1/channels/<channel>/history, /position and /messages, /v1/groups/<group>/members');
-    const publishing = m[2] === 'messages';
+    if (!m) return fail(404, ErrorCode.BadRequest, 'no such endpoint; see /v1/channels/<channel>/history, /position, /messages and /ephemeral, /v1/groups/<group>/members');
+    const publishing = route === 'messages' || route === 'ephemeral';
     if (r.method !== (publishing ? 'post' : 'get')) return fail(405, ErrorCode.BadRequest, publishing ? 'only POST is served' : 'only GET is served');
+    if (route === 'ephemeral') return fail(401, CloseCode.Unauthorized, 'ephemeral messages need a user token: authorization: Bearer <JWT>');
     // Anyone who reaches the port could publish as anyone: never without a key.
-    if (publishing && (this.apiKey === undefined || !this.publisher)) return fail(403, ErrorCode.PermissionDenied, 'HTTP publishing is off: set EDGE_API_KEY');
-    let raw: string;
+    if (publishing && (this.apiKey === undefined || !this.publisher)) return fail(403, ErrorCode.PermissionDenied, 'HTTP publishing is off: set EDGE_API_KEY, or publish with a user token');
+    const ch = channelOf(m[1]!);
+    if (isReply(ch)) return ch;
+    if (publishing) return publishFromHttp(ch, r.body ?? new Uint8Array(), this.publisher!);
     try {
-      raw = decodeURIComponent(m[1]!);
-    } catch {
-      // A malformed escape is the client's mistake like any other bad name.
-      return fail(400, ErrorCode.InvalidChannel, 'channel is not valid percent-encoding');
-    }
-    const ch = parseChannel(raw);
-    if (!ch.ok) return fail(400, ErrorCode.InvalidChannel, ch.reason);
-    if (publishing) return publishFromHttp(ch.channel.name, r.body ?? new Uint8Array(), this.publisher!);
-    try {
-      if (m[2] === 'position') return { status: 200, body: await this.history.position(ch.channel.name) };
-      const request = this.readRequest(ch.channel.name, new URLSearchParams(r.query));
+      if (route === 'position') return { status: 200, body: await this.history.position(ch) };
+      const request = this.readRequest(ch, new URLSearchParams(r.query));
       if (isReply(request)) return request;
       const result = await this.history.read(request);
       const messages = result.msgs.map((bytes) => {
@@ -130,6 +148,14 @@ export class ServerApi {
       }
       return fail(503, ErrorCode.Unavailable, 'the history service is unavailable; retry');
     }
+  }
+
+  /** The bearer credential of a request when it is a user's token: JWT-shaped and not the API key. */
+  private userTokenOf(r: HttpRequest): string | undefined {
+    const bearer = /^Bearer (\S+)$/.exec(r.authorization)?.[1];
+    if (bearer === undefined || !looksLikeJwt(bearer)) return undefined;
+    if (this.apiKey !== undefined && keyMatches(this.apiKey, r.authorization)) return undefined;
+    return bearer;
   }
 
   /** GET lists the members; POST adds and DELETE removes the users of a body `{"users": [...]}`. */

@@ -119,13 +119,18 @@ export function createAuthenticator(settings: AuthSettings, o: AuthenticatorOpti
   };
 }
 
+/** Why `user` cannot be a user id (the rule for a token's `sub`), or undefined when it can. */
+export function userIdProblem(user: unknown): string | undefined {
+  if (typeof user !== 'string' || !USER_RE.test(user)) return 'must be 1-123 characters of letters, digits and _ - @ = , / ~';
+  if (user.startsWith(ANON_PREFIX)) return `must not start with ${ANON_PREFIX}`;
+  return undefined;
+}
+
 /** Reads and validates the claims Cascade uses: `sub`, `subs`, `pubs`. */
 export function grantsOf(payload: JWTPayload): { ok: true; user: string; grants: Grants } | { ok: false; reason: string } {
   const user = payload.sub;
-  if (typeof user !== 'string' || !USER_RE.test(user)) {
-    return { ok: false, reason: 'token claim sub must be 1-123 characters of letters, digits and _ - @ = , / ~' };
-  }
-  if (user.startsWith(ANON_PREFIX)) return { ok: false, reason: `token claim sub must not start with ${ANON_PREFIX}` };
+  const bad = userIdProblem(user);
+  if (bad !== undefined || typeof user !== 'string') return { ok: false, reason: `token claim sub ${bad ?? 'must be a string'}` };
   const subs = payload['subs'] === undefined ? { ok: true as const, patterns: [] } : parsePatterns(payload['subs'], 'token claim subs');
   if (!subs.ok) return { ok: false, reason: subs.reason.slice(0, 120) };
   const pubs = payload['pubs'] === undefined ? { ok: true as const, patterns: [] } : parsePatterns(payload['pubs'], 'token claim pubs');

@@ -17,16 +17,30 @@ import { ChannelHealer } from './heal.js';
 import { RecentFrames } from './ring.js';
 import { ServerApi } from './http-api.js';
 import { Transport } from './transport.js';
+import { StaticFiles } from './static-files.js';
+import { devToken } from './dev-tokens.js';
+import { UserPublisher } from './http-user.js';
 import { uwsRuntime } from './uws.js';
+
+/** Users whose HTTP publish buckets an edge keeps at most (idle ones are forgotten first). */
+const MAX_PUBLISHING_USERS = 100_000;
 
 /** Delay of the second heal pass after a NATS reconnect. */
 const RECONNECT_RECHECK_MS = 2000;
 
 // The auth variables are checked together before anything starts, so a production edge with
 // the development secret or anonymous access exits 78 without touching NATS.
+// So are the static files (EDGE_STATIC_DIR): an unreadable directory is a configuration error.
 let auth: AuthSettings;
+let staticFiles: StaticFiles | undefined;
 try {
   auth = authSettings(loadConfig(authConfig), process.env);
+  const { staticDir } = loadConfig({ staticDir: edgeConfig.staticDir });
+  try {
+    staticFiles = staticDir === undefined ? undefined : StaticFiles.load(staticDir);
+  } catch (err) {
+    throw new ConfigError([{ variable: 'EDGE_STATIC_DIR', message: err instanceof Error ? err.message : String(err) }]);
+  }
 } catch (e) {
   if (!(e instanceof ConfigError)) throw e;
   process.stderr.write(`edge-gateway: cannot start, invalid configuration:\n${e.message}\n`);
@@ -41,6 +55,8 @@ process.exit(
     async start({ config, nc, js, jsm, contract, log, instance }) {
       const runtime = uwsRuntime();
       if (auth.devSecret) log.warn('tokens are checked with the built-in development secret (EDGE_JWT_HS256_SECRET unset): for development only');
+      if (auth.devTokens) log.warn('development tokens are handed out to anyone at GET /v1/dev/token (EDGE_DEV_TOKENS=on): for development only');
+      if (staticFiles) log.info({ dir: config.staticDir, files: staticFiles.size }, 'serving static files under /demo/ (EDGE_STATIC_DIR)');
       if (auth.anonymous) log.info({ anonymous: [...auth.anonymous] }, 'connections without a token are accepted as anonymous (EDGE_ANONYMOUS)');
       if (runtime === 'native') log.info({ uws: runtime }, 'uWebSockets.js native binary loaded');
       else log.warn({ uws: runtime }, 'uWebSockets.js runs its slow JavaScript fallback: the native binary did not load');
@@ -131,6 +147,12 @@ process.exit(
       });
       const groupsClient = new GroupsClient(nc, contract, config.historyTimeout);
       let stopping = false;
+      const authenticate = createAuthenticator(auth, { groups });
+      const maxPublishBytes = Math.min(config.maxPublishBytes, config.maxMessageBytes);
+      // One set of per-channel buckets for every publish path (WebSocket and HTTP with a user token).
+      const channelRates = new KeyedBuckets({ perSecond: config.channelPublishRate, burst: config.channelPublishBurst });
+      const publishRate = { perSecond: config.publishRate, burst: config.publishBurst };
+      const onError = (err: unknown, context: string) => log.warn({ err, context }, 'request failed');
       transport = new Transport({
         host: config.host,
         port: config.port,
@@ -143,22 +165,37 @@ process.exit(
         session: {
           hub: channels,
           ingest,
-          authenticate: createAuthenticator(auth, { groups }),
+          authenticate,
           limits: {
             maxFrameBytes: config.maxFrameBytes,
             maxSubscriptions: config.maxSubscriptions,
-            maxPublishBytes: Math.min(config.maxPublishBytes, config.maxMessageBytes),
+            maxPublishBytes,
           },
-          publishRate: { perSecond: config.publishRate, burst: config.publishBurst },
-          channelRates: new KeyedBuckets({ perSecond: config.channelPublishRate, burst: config.channelPublishBurst }),
-          onError: (err, context) => log.warn({ err, context }, 'request failed'),
+          publishRate,
+          channelRates,
+          onError,
           resume: { recent, history },
+        },
+        sse: {
+          authenticate,
+          hub: channels,
+          resume: { recent, history },
+          maxSubscriptions: config.maxSubscriptions,
+          maxUnsentBytes: config.maxBackpressure,
+          keepaliveMs: config.sseKeepalive,
+          retryMs: config.sseRetry,
+          presence: presence.reporter,
+          metrics,
+          onError,
         },
         api: new ServerApi(history, config.apiKey, {
           call: (verb, request) => groupsClient.call(verb, request),
           caughtUp: (rev) => groups.waitFor(rev, config.historyTimeout),
-        }, { ingest, maxPublishBytes: Math.min(config.maxPublishBytes, config.maxMessageBytes) }),
+        }, { ingest, maxPublishBytes }, new UserPublisher({ authenticate, ingest, maxPublishBytes, userRates: new KeyedBuckets(publishRate, MAX_PUBLISHING_USERS), channelRates })),
         metrics,
+        ...(staticFiles ? { staticFiles } : {}),
+        ...(auth.devTokens && auth.hs256Secret ? { devTokens: (query: string) => devToken(query, { secret: auth.hs256Secret!, issuer: auth.issuer, audience: auth.audience }) } : {}),
+        ...(config.corsOrigins ? { cors: config.corsOrigins } : {}),
         ready: () => !stopping && !nc.isClosed(),
         health: () => ({ instance, uws: runtime, connections: transport?.connections ?? 0, natsSubscriptions: channels.natsSubscriptions }),
       });

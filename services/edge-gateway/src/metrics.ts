@@ -22,8 +22,8 @@ export class EdgeMetrics {
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'cascade_edge_process_' });
     const r = [this.registry];
-    this.connections = new Gauge({ name: 'cascade_edge_connections', help: 'Open WebSocket connections', registers: r });
-    this.connectionsOpened = new Counter({ name: 'cascade_edge_connections_opened_total', help: 'WebSocket connections accepted', registers: r });
+    this.connections = new Gauge({ name: 'cascade_edge_connections', help: 'Open connections: WebSockets and SSE streams', registers: r });
+    this.connectionsOpened = new Counter({ name: 'cascade_edge_connections_opened_total', help: 'Connections accepted (WebSockets and SSE streams)', registers: r });
     this.disconnects = new Counter({
       name: 'cascade_edge_disconnects_total',
       help: 'Closed connections by close code name (why they ended)',

@@ -25,6 +25,7 @@ import { HistoryRequestError } from '@cascade/nats';
 import { resumeSubscription, type HistoryReader } from './resume.js';
 import type { RecentFrames } from './ring.js';
 import { TokenBucket, type Clock, type KeyedBuckets, type Rate } from './rate-limit.js';
+import { admitPublish, type SenderRate } from './publish-admission.js';
 
 /** What a session needs from its WebSocket. Every method is a no-op once the socket closed. */
 export interface ClientSocket {
@@ -96,12 +97,14 @@ export class Session {
   private readonly channels = new Map<ChannelName, number>();
   private subscriptionTokens = 0;
   private expiryTimer: NodeJS.Timeout | undefined;
-  private readonly publishBucket: TokenBucket | undefined;
+  /** The connection's own publish rate, as publish-admission.ts asks it. */
+  private readonly sender: SenderRate | undefined;
   /** Refreshes run one after another, so they take effect (and are answered) in the order sent. */
   private refreshes: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: SessionDeps) {
-    this.publishBucket = deps.publishRate && new TokenBucket(deps.publishRate, deps.now);
+    const bucket = deps.publishRate && new TokenBucket(deps.publishRate, deps.now);
+    this.sender = bucket && { take: () => bucket.take(), refusal: () => `publishing too fast on this connection; retry in ${bucket.waitMs} ms` };
   }
 
   get clientId(): string {
@@ -300,29 +303,12 @@ export class Session {
     this.deps.socket.send(encodeServerFrame(exp === undefined ? { t: FrameType.Reply, id: f.id } : { t: FrameType.Reply, id: f.id, exp }));
   }
 
-  /**
-   * The checks every client publish passes before it costs the bus anything: permission, size,
-   * then the connection's and the channel's rate. Sends the error and returns false on failure.
-   */
+  /** The checks every client publish passes (publish-admission.ts); sends the error and returns false on failure. */
   private admitPublish(ch: ChannelName, payload: Uint8Array, id?: number): boolean {
-    if (!this.identity!.may('publish', ch)) {
-      this.sendError(new ProtocolError(ErrorCode.PermissionDenied, `not allowed to publish on ${ch}`, id), ch);
-      return false;
-    }
-    const max = this.deps.limits.maxPublishBytes;
-    if (max !== undefined && payload.length > max) {
-      this.sendError(new ProtocolError(ErrorCode.PayloadTooLarge, `data is ${payload.length} bytes encoded; at most ${max} are accepted`, id), ch);
-      return false;
-    }
-    if (this.publishBucket !== undefined && !this.publishBucket.take()) {
-      this.sendError(new ProtocolError(ErrorCode.RateLimited, `publishing too fast on this connection; retry in ${this.publishBucket.waitMs} ms`, id), ch);
-      return false;
-    }
-    if (this.deps.channelRates !== undefined && !this.deps.channelRates.take(ch)) {
-      this.sendError(new ProtocolError(ErrorCode.RateLimited, `channel ${ch} receives too many publishes; retry later`, id), ch);
-      return false;
-    }
-    return true;
+    const refused = admitPublish(this.identity!, ch, payload.length, { maxPublishBytes: this.deps.limits.maxPublishBytes, channelRates: this.deps.channelRates }, this.sender, id);
+    if (refused === undefined) return true;
+    this.sendError(refused, ch);
+    return false;
   }
 
   private async subscribe(f: InboundSubscribe): Promise<void> {

@@ -2,7 +2,8 @@
 // frames out with uWS topics (the same bytes to every local subscriber), and serves the
 // HTTP health endpoints. uWS is imported nowhere else.
 import { randomBytes } from 'node:crypto';
-import type { TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+import { STATUS_CODES } from 'node:http';
+import type { HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
 import type { ChannelName } from '@cascade/protocol';
 import { CloseCode, ErrorCode, FrameType, encodeServerFrame } from '@cascade/protocol';
 import type { DrainingConnection, DrainTarget } from './drain.js';
@@ -12,6 +13,12 @@ import { Session, type ClientSocket, type SessionDeps } from './session.js';
 import { skipNotice } from './echo.js';
 import type { EdgeMetrics } from './metrics.js';
 import { toJson, type ServerApi } from './http-api.js';
+import { corsHeaders, preflight, type CorsPolicy } from './cors.js';
+import { STATIC_PREFIX, type StaticFiles } from './static-files.js';
+import type { DevTokenReply } from './dev-tokens.js';
+import { parseSseRequest } from './sse.js';
+import { SseNode, type SseNodeOptions, type SseResponse } from './sse-hub.js';
+import type { SseChunk } from './sse-stream.js';
 
 export interface TransportOptions {
   host: string;
@@ -31,6 +38,19 @@ export interface TransportOptions {
   api?: ServerApi;
   /** Told who is connected and subscribed where (the presence reporter). */
   presence?: PresenceReports;
+  /** Files served under /demo/ (EDGE_STATIC_DIR); unset = none. */
+  staticFiles?: StaticFiles;
+  /** `GET /v1/dev/token` (EDGE_DEV_TOKENS=on); unset = not served. */
+  devTokens?: (query: string) => Promise<DevTokenReply>;
+  /** Origins allowed to call /v1/... from a browser (EDGE_CORS_ORIGINS); unset = no CORS headers. */
+  cors?: CorsPolicy;
+  /** `GET /v1/sse` (server-sent events); unset = not served. */
+  sse?: SseNodeOptions & { maxSubscriptions: number };
+}
+
+/** An HTTP status line: `404 Not Found`. */
+function statusLine(status: number): string {
+  return `${status} ${STATUS_CODES[status] ?? ''}`.trimEnd();
 }
 
 /** What the presence service learns from this node, one call per change (coalesced downstream). */
@@ -79,6 +99,9 @@ export class Transport {
   private boundPort = 0;
   private readonly sweep: SlowConsumerSweep<WebSocket<SocketData>>;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly sse: SseNode | undefined;
+  /** False once draining started: new SSE streams get 503 (new WebSockets cannot connect). */
+  private accepting = true;
 
   constructor(private readonly o: TransportOptions) {
     this.sweep = new SlowConsumerSweep<WebSocket<SocketData>>(
@@ -98,6 +121,7 @@ export class Transport {
       o.maxBackpressureBytes,
       SWEEP_TICKS_PER_CYCLE,
     );
+    this.sse = o.sse && new SseNode(o.sse, () => this.newClientId());
     this.app = uws.App();
     this.app.ws<SocketData>('/*', {
       compression: uws.DISABLED,
@@ -153,41 +177,105 @@ export class Transport {
         res.cork(() => res.writeHeader('content-type', o.metrics.contentType).end(text));
       });
     });
-    const api = o.api;
-    if (api) {
-      this.app.any('/v1/*', (res, req) => {
+    const sse = this.sse;
+    if (sse && o.sse) {
+      const maxSubscriptions = o.sse.maxSubscriptions;
+      this.app.get('/v1/sse', (res, req) => {
         // Request fields are only valid synchronously, inside this handler.
-        const request = { method: req.getMethod(), path: req.getUrl(), query: req.getQuery() ?? '', authorization: req.getHeader('authorization') };
+        const origin = req.getHeader('origin');
+        const parsed = parseSseRequest({ query: req.getQuery() ?? '', lastEventId: req.getHeader('last-event-id'), authorization: req.getHeader('authorization'), maxSubscriptions });
+        if (!parsed.ok) {
+          this.writeJson(res, parsed.status, { code: parsed.code, error: parsed.error }, origin);
+          return;
+        }
+        if (!this.accepting) {
+          this.writeJson(res, 503, { code: CloseCode.GoingAway, error: 'this node is draining; connect to another one' }, origin);
+          return;
+        }
+        if (this.connections >= o.maxConnections) {
+          o.metrics.drops.inc({ reason: 'connection_limit' });
+          this.writeJson(res, 503, { code: CloseCode.ConnectionLimit, error: 'node full: try again later or another node' }, origin);
+          return;
+        }
+        void sse.open(parsed.request, new UwsSseResponse(res, origin, this));
+      });
+    }
+    const devTokens = o.devTokens;
+    if (devTokens) {
+      this.app.get('/v1/dev/token', (res, req) => {
+        const query = req.getQuery() ?? '';
+        const origin = req.getHeader('origin');
         let aborted = false;
         res.onAborted(() => {
           aborted = true;
         });
-        const answer = (body?: Uint8Array) =>
-          void api.handle(body === undefined ? request : { ...request, body }).then((reply) => {
-            if (aborted) return;
-            res.cork(() => res.writeStatus(`${reply.status}`).writeHeader('content-type', 'application/json').end(toJson(reply.body)));
-          });
-        if (request.method !== 'post' && request.method !== 'delete') {
-          answer();
+        void devTokens(query).then((reply) => {
+          if (!aborted) res.cork(() => this.writeJson(res, reply.status, reply.body, origin, [['Cache-Control', 'no-store']]));
+        });
+      });
+    }
+    const api = o.api;
+    this.app.any('/v1/*', (res, req) => {
+      // Request fields are only valid synchronously, inside this handler.
+      const request = { method: req.getMethod(), path: req.getUrl(), query: req.getQuery() ?? '', authorization: req.getHeader('authorization') };
+      const origin = req.getHeader('origin');
+      if (request.method === 'options') {
+        const answer = preflight(o.cors, origin);
+        res.writeStatus(statusLine(answer.status));
+        for (const [k, v] of answer.headers) res.writeHeader(k, v);
+        res.end();
+        return;
+      }
+      if (!api) {
+        this.writeJson(res, 404, { code: ErrorCode.BadRequest, error: 'no such endpoint' }, origin);
+        return;
+      }
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      const answer = (body?: Uint8Array) =>
+        void api.handle(body === undefined ? request : { ...request, body }).then((reply) => {
+          if (!aborted) res.cork(() => this.writeJson(res, reply.status, reply.body, origin));
+        });
+      if (request.method !== 'post' && request.method !== 'delete') {
+        answer();
+        return;
+      }
+      // Bodies (group membership changes, publishes) are read whole, up to a bound: a larger
+      // one is refused before it is buffered any further.
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let refused = false;
+      res.onData((chunk, isLast) => {
+        if (refused || aborted) return;
+        size += chunk.byteLength;
+        if (size > MAX_API_BODY_BYTES) {
+          refused = true;
+          res.cork(() => this.writeJson(res, 413, { code: ErrorCode.PayloadTooLarge, error: `the body is larger than ${MAX_API_BODY_BYTES} bytes` }, origin));
           return;
         }
-        // Bodies (group membership changes) are read whole, up to a bound: a larger one is
-        // refused before it is buffered any further.
-        const chunks: Buffer[] = [];
-        let size = 0;
-        let refused = false;
-        res.onData((chunk, isLast) => {
-          if (refused || aborted) return;
-          size += chunk.byteLength;
-          if (size > MAX_API_BODY_BYTES) {
-            refused = true;
-            res.cork(() => res.writeStatus('413').writeHeader('content-type', 'application/json').end(toJson({ code: ErrorCode.PayloadTooLarge, error: `the body is larger than ${MAX_API_BODY_BYTES} bytes` })));
-            return;
-          }
-          // The chunk is only valid during this call: copy it.
-          chunks.push(Buffer.from(new Uint8Array(chunk)));
-          if (isLast) answer(new Uint8Array(Buffer.concat(chunks)));
-        });
+        // The chunk is only valid during this call: copy it.
+        chunks.push(Buffer.from(new Uint8Array(chunk)));
+        if (isLast) answer(new Uint8Array(Buffer.concat(chunks)));
+      });
+    });
+    const files = o.staticFiles;
+    if (files) {
+      // Same-origin pages of a demo: no CORS, and never cached stale while it is edited.
+      this.app.get('/', (res) => {
+        res.writeStatus('302 Found').writeHeader('Location', STATIC_PREFIX).end();
+      });
+      this.app.get(STATIC_PREFIX.slice(0, -1), (res) => {
+        res.writeStatus('301 Moved Permanently').writeHeader('Location', STATIC_PREFIX).end();
+      });
+      this.app.get(`${STATIC_PREFIX}*`, (res, req) => {
+        const file = files.lookup(req.getUrl());
+        if (!file) {
+          res.writeStatus('404 Not Found').writeHeader('Content-Type', 'text/plain; charset=utf-8').end('not found\n');
+          return;
+        }
+        res.writeHeader('Content-Type', file.contentType).writeHeader('Cache-Control', 'no-cache').writeHeader('X-Content-Type-Options', 'nosniff').end(file.body);
       });
     }
     this.app.any('/*', (res) => {
@@ -195,9 +283,16 @@ export class Transport {
     });
   }
 
+  /** A JSON answer with the CORS headers for `origin`; call corked when outside the request handler. */
+  private writeJson(res: HttpResponse, status: number, body: unknown, origin: string, headers: Array<[string, string]> = []): void {
+    res.writeStatus(statusLine(status)).writeHeader('Content-Type', 'application/json');
+    for (const [k, v] of [...corsHeaders(this.o.cors, origin), ...headers]) res.writeHeader(k, v);
+    res.end(toJson(body));
+  }
+
   private open(ws: WebSocket<SocketData>): void {
     const data = ws.getUserData();
-    if (this.sockets.size >= this.o.maxConnections) {
+    if (this.connections >= this.o.maxConnections) {
       // Closed with a code rather than refused at the upgrade, so the client knows to try
       // another node later instead of seeing a bare HTTP error.
       data.closed = true;
@@ -207,7 +302,7 @@ export class Transport {
     }
     this.sockets.add(ws);
     this.o.metrics.connectionsOpened.inc();
-    const clientId = `${this.nodeId}-${(this.nextClient++).toString(36)}`;
+    const clientId = this.newClientId();
     const presence = this.o.presence;
     const session = new Session({
       ...this.o.session,
@@ -225,6 +320,21 @@ export class Transport {
     this.byClient.set(clientId, ws);
     data.connectTimer = setTimeout(() => session.connectTimedOut(), this.o.connectTimeoutMs);
     data.connectTimer.unref();
+  }
+
+  /** A connection id unique on this node (WebSocket and SSE share the space: presence sees both). */
+  private newClientId(): string {
+    return `${this.nodeId}-${(this.nextClient++).toString(36)}`;
+  }
+
+  /** @internal for UwsSseResponse: the CORS headers for a request from `origin`. */
+  corsHeaders(origin: string): Array<[string, string]> {
+    return corsHeaders(this.o.cors, origin);
+  }
+
+  /** @internal for UwsSseResponse: writes a JSON answer (corked by the caller when needed). */
+  json(res: HttpResponse, status: number, body: unknown, origin: string): void {
+    this.writeJson(res, status, body, origin);
   }
 
   /** @internal for UwsClientSocket: counts a direct send's outcome. */
@@ -255,7 +365,7 @@ export class Transport {
    */
   deliver(channel: ChannelName, frame: Uint8Array, excludeClient?: string): void {
     this.o.metrics.liveFrames.inc();
-    this.o.metrics.framesOut.inc(this.app.numSubscribers(channel));
+    this.o.metrics.framesOut.inc(this.app.numSubscribers(channel) + (this.sse?.deliver(channel, frame) ?? 0));
     const sender = excludeClient === undefined ? undefined : this.byClient.get(excludeClient);
     if (sender === undefined || sender.getUserData().closed || !sender.isSubscribed(channel)) {
       this.app.publish(channel, frame, true, false);
@@ -273,7 +383,7 @@ export class Transport {
    * sockets: rare (a failed heal), never per frame.
    */
   closeSubscribers(channel: ChannelName, code: number, reason: string): number {
-    let n = 0;
+    let n = this.sse?.closeSubscribers(channel, code, reason) ?? 0;
     for (const ws of [...this.sockets]) {
       if (ws.getUserData().closed || !ws.isSubscribed(channel)) continue;
       for (const topic of ws.getTopics()) ws.unsubscribe(topic);
@@ -285,6 +395,7 @@ export class Transport {
 
   /** Re-checks the subscriptions of every connection of these users (their group membership shrank). */
   revalidateUsers(users: ReadonlySet<string>, reason: string): void {
+    this.sse?.revalidateUsers(users, reason);
     for (const ws of this.sockets) {
       const session = ws.getUserData().session;
       const user = session?.user;
@@ -317,17 +428,21 @@ export class Transport {
     return this.sweep.bufferedBytes;
   }
 
+  /** WebSocket connections and SSE streams (open or being opened). */
   get connections(): number {
-    return this.sockets.size;
+    return this.sockets.size + (this.sse?.count ?? 0);
   }
 
   /** Stops accepting connections and closes every open one with 1001 (going away). */
   close(): void {
     this.stopAccepting();
     for (const ws of [...this.sockets]) this.closeSocket(ws, CloseCode.GoingAway, 'server shutting down');
+    for (const c of this.sse?.drainConnections() ?? []) c.close(CloseCode.GoingAway, 'server shutting down');
   }
 
   private stopAccepting(): void {
+    this.accepting = false;
+    this.sse?.stopAccepting();
     if (this.listenSocket) uws.us_listen_socket_close(this.listenSocket);
     this.listenSocket = undefined;
   }
@@ -350,11 +465,12 @@ export class Transport {
       close: (code, reason) => this.closeSocket(ws, code, reason),
     });
     const sockets = this.sockets;
+    const sse = this.sse;
     return {
       stopAccepting: () => this.stopAccepting(),
-      connections: () => [...sockets].map(toConnection),
+      connections: () => [...[...sockets].map(toConnection), ...(sse?.drainConnections() ?? [])],
       get openConnections() {
-        return sockets.size;
+        return sockets.size + (sse?.count ?? 0);
       },
     };
   }
@@ -397,5 +513,91 @@ class UwsClientSocket implements ClientSocket {
 
   drained(): Promise<void> {
     return this.transport.drained(this.ws, this.data);
+  }
+}
+
+const SSE_HEADERS: ReadonlyArray<[string, string]> = [
+  ['Content-Type', 'text/event-stream; charset=utf-8'],
+  ['Cache-Control', 'no-cache, no-transform'],
+  ['X-Accel-Buffering', 'no'],
+  ['Connection', 'keep-alive'],
+];
+
+/**
+ * One `GET /v1/sse` response as the SSE stream sees it. The status line and headers go out
+ * with the first write; every write is corked (calls come from NATS callbacks and timers,
+ * outside uWS's request handler). Nothing touches the response once it was answered, ended,
+ * closed or aborted (uWS forbids it).
+ */
+class UwsSseResponse implements SseResponse {
+  aborted = false;
+  private done = false;
+  private started = false;
+  private events: { writable(): void; aborted(): void } | undefined;
+
+  constructor(
+    private readonly res: HttpResponse,
+    private readonly origin: string,
+    private readonly transport: Transport,
+  ) {
+    res.onAborted(() => {
+      this.aborted = true;
+      if (this.done) return;
+      this.done = true;
+      this.events?.aborted();
+    });
+    res.onWritable(() => {
+      if (!this.done) this.events?.writable();
+      return true;
+    });
+  }
+
+  bind(events: { writable(): void; aborted(): void }): void {
+    this.events = events;
+  }
+
+  refuse(status: number, body: { code: number; error: string }): void {
+    if (this.done) return;
+    if (this.started) {
+      // Too late for a status: the stream is already flowing.
+      this.end();
+      return;
+    }
+    this.done = true;
+    this.res.cork(() => this.transport.json(this.res, status, body, this.origin));
+  }
+
+  write(chunks: readonly SseChunk[]): boolean {
+    if (this.done) return true;
+    let ok = true;
+    this.res.cork(() => {
+      this.head();
+      for (const c of chunks) if (!this.res.write(c)) ok = false;
+    });
+    return ok;
+  }
+
+  end(): void {
+    if (this.done) return;
+    this.done = true;
+    this.res.cork(() => {
+      this.head();
+      this.res.end();
+    });
+  }
+
+  close(): void {
+    if (this.done) return;
+    this.done = true;
+    // Only after what was written left the cork buffer (the callers' writes are uncorked by now).
+    this.res.close();
+  }
+
+  private head(): void {
+    if (this.started) return;
+    this.started = true;
+    this.res.writeStatus('200 OK');
+    for (const [k, v] of SSE_HEADERS) this.res.writeHeader(k, v);
+    for (const [k, v] of this.transport.corsHeaders(this.origin)) this.res.writeHeader(k, v);
   }
 }
