@@ -1,5 +1,6 @@
 // Runs the local stack for `npm start`: a nats-server with JetStream (unless NATS_URL is set)
-// and the four services, with prefixed logs, a banner, and an orderly stop on Ctrl-C.
+// and the four services, with prefixed logs, a banner, and an orderly stop on Ctrl-C. Also
+// the demo web app (infra/demo): built here, served by the edge under /demo/, fed by a ticker.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -150,6 +151,8 @@ function start(name: string, prefix: string, command: string, args: string[], en
 const procs: Proc[] = [];
 let nats: Proc | undefined;
 const services: Proc[] = [];
+/** The demo ticker: stopped with the services, but its death does not stop the stack. */
+const extras: Proc[] = [];
 
 // ---- ports ----
 
@@ -252,8 +255,17 @@ const SERVICES = [
   { dir: 'presence', short: 'presence', color: 'blue' },
 ] as const;
 
-async function startServices(natsUrl: string, edgePort: number): Promise<void> {
-  const env = {
+/**
+ * The edge refuses development tokens in production and without an HS256 secret to sign them
+ * (tokens verified by public keys only): then the demo page connects anonymously instead.
+ */
+function devTokensAllowed(): boolean {
+  const e = process.env;
+  return e.NODE_ENV !== 'production' && ((!e.EDGE_JWT_PUBLIC_KEYS && !e.EDGE_JWT_JWKS_URL) || !!e.EDGE_JWT_HS256_SECRET);
+}
+
+function serviceEnv(natsUrl: string, edgePort: number, demoDir: string | undefined): NodeJS.ProcessEnv {
+  return {
     // A local playground: clients without a token may subscribe and publish on any channel but
     // others' user:<id> (set EDGE_ANONYMOUS=off to require tokens); tokens are checked with the
     // edge's built-in development secret unless EDGE_JWT_* say otherwise (try.ts mints one).
@@ -262,11 +274,18 @@ async function startServices(natsUrl: string, edgePort: number): Promise<void> {
     // Ctrl-C should not wait the production drain window; the stop timeout below is 10 s.
     EDGE_DRAIN_WINDOW: '1s',
     EDGE_DRAIN_GRACE: '1s',
+    // The demo page, served by the edge itself (same origin for WebSocket, SSE and HTTP
+    // publish), signs in with development tokens from GET /v1/dev/token (local only).
+    ...(demoDir === undefined ? {} : { EDGE_STATIC_DIR: demoDir }),
+    ...(demoDir === undefined || !devTokensAllowed() ? {} : { EDGE_DEV_TOKENS: 'on' }),
     ...process.env,
     NATS_URL: natsUrl,
     EDGE_PORT: String(edgePort),
     LOG_FORMAT: process.env.LOG_FORMAT || 'pretty',
   };
+}
+
+async function startServices(env: NodeJS.ProcessEnv): Promise<void> {
   const waits = SERVICES.map(async (s) => {
     const proc = start(s.dir, tag(s.short, s.color), process.execPath, ['--import', 'tsx', join('services', s.dir, 'src', 'main.ts')], env);
     services.push(proc);
@@ -284,6 +303,35 @@ async function startServices(natsUrl: string, edgePort: number): Promise<void> {
   await Promise.all(waits);
 }
 
+// ---- the demo ----
+
+/** Builds the demo page into infra/demo/dist; undefined (with a warning) when that fails. */
+async function buildDemoPage(): Promise<string | undefined> {
+  try {
+    // Imported here: esbuild is a development dependency, and the stack runs without the demo.
+    const { buildDemo } = await import('../demo/build.js');
+    const started = Date.now();
+    const built = await buildDemo();
+    say(`demo page built into ${built.outDir} (${Date.now() - started} ms)`);
+    return built.outDir;
+  } catch (err) {
+    say(paint('yellow', `the demo page could not be built, starting without it: ${err instanceof Error ? err.message : String(err)}`));
+    return undefined;
+  }
+}
+
+async function startTicker(env: NodeJS.ProcessEnv): Promise<void> {
+  const proc = start('demo-ticker', tag('ticker', 'gray'), process.execPath, ['--import', 'tsx', join('infra', 'demo', 'ticker-main.ts')], env);
+  extras.push(proc);
+  const outcome = await Promise.race([
+    proc.waitForLine('demo-ticker ready').then(() => 'ready' as const),
+    proc.exited,
+    new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), READY_TIMEOUT_MS).unref()),
+  ]);
+  if (outcome === 'ready') return;
+  say(paint('yellow', `the demo ticker did not start (${outcome === 'timeout' ? 'no "demo-ticker ready" in time' : describeExit(outcome)}); the demo's ticker view stays empty`));
+}
+
 // ---- stopping ----
 
 let phase: 'starting' | 'running' | 'stopping' = 'starting';
@@ -293,7 +341,7 @@ let firstSignalAt: number | undefined;
 function shutdown(exitCode: number): Promise<never> {
   stopping ??= (async () => {
     phase = 'stopping';
-    await Promise.all(services.map((s) => s.stop()));
+    await Promise.all([...services, ...extras].map((s) => s.stop()));
     // Only after the services drained, so they do not lose NATS mid-drain.
     if (nats !== undefined) await nats.stop();
     say(exitCode === 0 ? 'stopped' : paint('red', 'stopped'));
@@ -338,7 +386,7 @@ function fatal(message: string): Promise<never> {
 
 // ---- main ----
 
-function banner(o: { wsUrl: string; healthUrl: string; natsUrl: string; natsNote: string }): string {
+function banner(o: { wsUrl: string; healthUrl: string; demoUrl: string | undefined; natsUrl: string; natsNote: string }): string {
   const line = '─'.repeat(72);
   // try.ts defaults to ws://127.0.0.1:8080/.
   const tryCmd = o.wsUrl === 'ws://127.0.0.1:8080/' ? 'npm run try' : `npm run try -- ${o.wsUrl}`;
@@ -347,12 +395,20 @@ function banner(o: { wsUrl: string; healthUrl: string; natsUrl: string; natsNote
     line,
     `  ${paint('bold', 'Cascade is running')}`,
     `  WebSocket   ${paint('cyan', o.wsUrl)}`,
+    `  Demo        ${o.demoUrl === undefined ? 'not built (see the warning above)' : paint('cyan', o.demoUrl)}`,
     `  Health      ${o.healthUrl}`,
     `  NATS        ${o.natsUrl}  ${o.natsNote}`,
     `  Data        ${config.dataDir}`,
     `  Auth        ${process.env.EDGE_ANONYMOUS === 'off' ? 'a token is required' : 'clients without a token may use any channel (local only)'}; HS256 tokens: development secret`,
     '',
     '  Try next:',
+    ...(o.demoUrl === undefined
+      ? []
+      : [
+          `    ${o.demoUrl}?user=alice   and   ${o.demoUrl}?user=bob`,
+          '        the demo in two browser windows: chat, presence, typing, a live ticker;',
+          '        add &transport=sse for Server-Sent Events (docs/demo.md)',
+        ]),
     `    ${tryCmd}`,
     '        two clients (alice, bob) subscribe to channel "demo"; alice publishes',
     '    docs/protocol.md',
@@ -384,14 +440,23 @@ async function main(): Promise<void> {
     say(`nats-server is ready at ${natsUrl}`);
   }
   const edgePort = await portFor('the edge-gateway', 'EDGE_PORT', config.edgeHost, config.edgePort);
+  // Before the edge starts: it reads EDGE_STATIC_DIR once, at start.
+  const demoDir = await buildDemoPage();
+  const env = serviceEnv(natsUrl, edgePort, demoDir);
   say('starting edge-gateway, fan-out-worker, history and presence ...');
-  await startServices(natsUrl, edgePort);
+  await startServices(env);
+  if (demoDir !== undefined && phase !== 'stopping') await startTicker(env);
   if (phase === 'stopping') return;
   phase = 'running';
   for (const s of services) {
     void s.exited.then((exit) => {
       if (phase !== 'running') return;
       void fatal(`${s.name} exited unexpectedly (${describeExit(exit)}); stopping the rest`);
+    });
+  }
+  for (const x of extras) {
+    void x.exited.then((exit) => {
+      if (phase === 'running') say(paint('yellow', `${x.name} exited (${describeExit(exit)}); the rest keeps running`));
     });
   }
   if (nats !== undefined) {
@@ -403,7 +468,9 @@ async function main(): Promise<void> {
   const host = config.edgeHost === '0.0.0.0' || config.edgeHost === '::' ? '127.0.0.1' : config.edgeHost;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   const wsUrl = `ws://${shownHost}:${edgePort}/`;
-  process.stdout.write(`\n${banner({ wsUrl, healthUrl: `http://${shownHost}:${edgePort}/healthz`, natsUrl, natsNote })}\n\n`);
+  // EDGE_STATIC_DIR from the environment wins over ours; the page is at /demo/ either way.
+  const demoUrl = demoDir === undefined && !process.env.EDGE_STATIC_DIR ? undefined : `http://${shownHost}:${edgePort}/demo/`;
+  process.stdout.write(`\n${banner({ wsUrl, healthUrl: `http://${shownHost}:${edgePort}/healthz`, demoUrl, natsUrl, natsNote })}\n\n`);
 }
 
 main().catch((err: unknown) => {

@@ -83,7 +83,25 @@ describe('npm start (infra/local/start.mjs)', () => {
     expect(out).toContain(`WebSocket   ${url}`);
     expect(out).toContain(`nats://127.0.0.1:${natsPort}`);
     expect(out).toContain(`npm run try -- ${url}`);
-    for (const tag of ['[nats]', '[edge]', '[fanout]', '[history]', '[presence]']) expect(out).toContain(tag);
+    for (const tag of ['[nats]', '[edge]', '[fanout]', '[history]', '[presence]', '[ticker]']) expect(out).toContain(tag);
+
+    // The demo: built, served by the edge with development tokens, and fed by the ticker.
+    const demoUrl = `http://127.0.0.1:${edgePort}/demo/`;
+    expect(out).toContain(`Demo        ${demoUrl}`);
+    const page = await fetch(demoUrl);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>Cascade demo</title>');
+    expect((await fetch(`${demoUrl}demo.js`)).status).toBe(200);
+    const dev = await fetch(`http://127.0.0.1:${edgePort}/v1/dev/token?user=alice`);
+    expect(dev.status).toBe(200);
+    expect(await dev.json()).toMatchObject({ user: 'alice', token: expect.any(String) });
+    const tickerClient = await subscribed(url, 'demo:ticker');
+    try {
+      const tick = await tickerClient.next((f) => f.t === 103 && f.ch === 'demo:ticker', 10_000);
+      expect(tick).toMatchObject({ from: 'ticker', data: { n: expect.any(Number), sent: expect.any(Number) } });
+    } finally {
+      await tickerClient.close();
+    }
 
     // (a) the demo script: both clients receive alice's message as the channel's first.
     const demo = await spawnService({ name: 'try', entry: TRY, args: [url] });

@@ -23,6 +23,10 @@ export interface CascadeSystem {
   readonly services: Map<CascadeServiceName, ServiceProcess[]>;
   /** Environment every service got (NATS_URL, RT_PREFIX, ...), for starting more. */
   readonly env: Record<string, string>;
+  /**
+   * Starts one more edge with extra env. `EDGE_PORT` in it picks the port (to restart an edge
+   * on the port its clients know); otherwise a free one is used.
+   */
   startEdge(env?: Record<string, string>): Promise<EdgeProcess>;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -85,8 +89,10 @@ export async function startCascade(o: {
     all.push(p);
   };
   const startEdge = async (extra: Record<string, string> = {}): Promise<EdgeProcess> => {
-    const port = await freePort();
-    const p = await startCascadeService('edge-gateway', { ...env, EDGE_PORT: String(port), ...extra });
+    const port = extra.EDGE_PORT === undefined ? await freePort() : Number(extra.EDGE_PORT);
+    // 0 ("any free port") is refused: the url handed back must name the real port.
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`startEdge: EDGE_PORT must be a port number 1-65535, got ${String(extra.EDGE_PORT)}`);
+    const p = await startCascadeService('edge-gateway', { ...env, ...extra, EDGE_PORT: String(port) });
     add('edge-gateway', p);
     const edge = { port, url: `ws://127.0.0.1:${port}/`, process: p };
     edges.push(edge);
