@@ -103,6 +103,30 @@ describe('CascadeClient (scripted server)', () => {
     expect(client.state).toBe('closed');
   });
 
+  it('keeps the start told by the subscribe reply and resumes from it when it drops before any message', async () => {
+    for (const start of [{ ep: '', seq: 0 }, { ep: 'e1', seq: 7 }]) {
+      const { client, ws } = await started();
+      const got: Array<[string, number]> = [];
+      const lost: RecoveryImpossible[] = [];
+      const sub = client.subscribe('chat:1', { onMessage: (m) => got.push([m.ep, m.seq]), onRecoveryImpossible: (r) => lost.push(r) });
+      await vi.waitFor(() => ws.last(2));
+      expect(ws.last(2).since).toBeUndefined();
+      ws.push({ t: 102, id: ws.last(2).id!, ...start });
+      await expect(sub.ready).resolves.toEqual({ resumed: false, first: true });
+      expect(sub.position).toEqual(start);
+      ws.drop(1006);
+      const ws2 = await nextSocket(ws);
+      await vi.waitFor(() => ws2.last(2));
+      expect(ws2.last(2).since).toEqual(start);
+      ws2.push({ t: 102, id: ws2.last(2).id!, recovered: true });
+      const ep = start.ep || 'e9';
+      for (let i = 1; i <= 5; i++) ws2.push(msg(start.seq + i, ep));
+      expect(got).toEqual([1, 2, 3, 4, 5].map((i) => [ep, start.seq + i]));
+      expect(lost).toEqual([]);
+      await client.close();
+    }
+  });
+
   it('resolves publish on the durable ack and reuses the key after a reconnect (dup ack = success)', async () => {
     const { client, ws } = await started();
     const p = client.publish('chat:1', { text: 'hi' });

@@ -606,6 +606,12 @@ export class CascadeClient {
       this.d.recoveryImpossible(s, { channel: s.channel, reason: 'resume-refused', from: since, ...(to ? { to } : {}) });
       s.state = 'active';
       this.d.deliver(s, s.tracker.reset(to));
+    } else if (a.t === FrameType.Reply && since === undefined && !s.tracker.position) {
+      // Where the new subscription starts (the channel's newest message, or BEFORE_FIRST):
+      // a reconnect before its first message resumes from there instead of losing what
+      // was published meanwhile.
+      const start = positionOf(a);
+      if (start) s.tracker.reset(start);
     }
     s.state = 'active';
     s.retry.reset();

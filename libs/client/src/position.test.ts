@@ -69,4 +69,17 @@ describe('PositionTracker', () => {
     expect(t.overflowed).toBe(true);
     expect(t.heldCount).toBe(3);
   });
+
+  it('continues "before the first message" (seq 0) in whatever epoch comes, without calling it an epoch change', () => {
+    const t = new PositionTracker({ ep: '', seq: 0 });
+    const r = t.offer(m(1, 'e9'));
+    expect([seqs(r.deliver), r.epochChanged]).toEqual([[1], undefined]);
+    expect(t.position).toEqual({ ep: 'e9', seq: 1 });
+
+    const gap = new PositionTracker({ ep: '', seq: 0 });
+    expect(gap.offer(m(3, 'e9')).deliver).toEqual([]);
+    expect(gap.gap()).toEqual({ ep: 'e9', after: 0, upTo: 2 });
+    expect(seqs(gap.offer(m(1, 'e9')).deliver)).toEqual([1]);
+    expect(seqs(gap.offer(m(2, 'e9')).deliver)).toEqual([2, 3]);
+  });
 });

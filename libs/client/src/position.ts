@@ -39,7 +39,10 @@ export class PositionTracker<T extends Positioned> {
     this.last = start ? { ep: start.ep, seq: start.seq } : undefined;
   }
 
-  /** The last delivered position (what to resume from), or undefined before the first message. */
+  /**
+   * What to resume from: the last delivered position, or where the subscription started
+   * (seq 0 with epoch '' for a channel that had no message), or undefined when neither is known.
+   */
   get position(): StreamPosition | undefined {
     return this.last ? { ...this.last } : undefined;
   }
@@ -62,11 +65,16 @@ export class PositionTracker<T extends Positioned> {
 
   /** Takes one message (live, replayed or read from history) and says what to deliver. */
   offer(m: T): Offered<T> {
-    const last = this.last;
+    let last = this.last;
     if (!last) {
       // The first message after a subscribe without a position is the baseline, whatever its seq.
       this.last = { ep: m.ep, seq: m.seq };
       return { deliver: [m], duplicate: false };
+    }
+    if (last.seq === 0 && m.ep !== last.ep && this.held.size === 0) {
+      // seq 0 is "before the first message" (BEFORE_FIRST, a subscription that started on an
+      // empty channel): it continues in whatever epoch comes, from its seq 1.
+      last = this.last = { ep: m.ep, seq: 0 };
     }
     if (m.ep !== last.ep) {
       // The old epoch's held messages are real and newer than what the app has: deliver them first.

@@ -320,6 +320,41 @@ describe('CascadeClient in SSE mode (fake EventSource)', () => {
     expect(c.state).toBe('connected');
   });
 
+  it('a 403 naming a channel (ch) fails that one, even one subscribed before, and keeps the new ones', async () => {
+    const f = fakeFetch(() => ({ status: 403, body: { code: 104, error: 'not allowed to subscribe to group:g', ch: 'group:g' } }));
+    const c = sse({ fetch: f.fetch });
+    c.subscribe('a', {});
+    const lost = c.subscribe('group:g', {});
+    await Promise.all([c.connect(), nextSource(undefined).then((es) => es.connected())]);
+    const added = c.subscribe('b', {});
+    const es2 = await nextSource(latest());
+    es2.refuse();
+    await expect(lost.ready).resolves.toBeDefined();
+    await vi.waitFor(() => expect(lost.status).toBe('failed'));
+    expect(lost.error).toMatchObject({ codeName: 'PermissionDenied', status: 403, channel: 'group:g' });
+    const es3 = await nextSource(es2);
+    expect(es3.query.getAll('ch')).toEqual(['a', 'b']);
+    expect(added.status).not.toBe('failed');
+  });
+
+  it('takes each channel start from event: position, so a new stream resumes a channel that had no message yet', async () => {
+    const c = sse();
+    const got: Array<[string, number]> = [];
+    const a = c.subscribe('a', { onMessage: (m) => got.push([m.ep, m.seq]) });
+    const b = c.subscribe('b', {});
+    await Promise.all([c.connect(), nextSource(undefined).then((es) => es.connected())]);
+    const es = latest();
+    es.emit('position', { positions: [{ ch: 'a', ep: '', seq: 0 }, { ch: 'b', ep: 'e1', seq: 4 }] }, { lastEventId: ':0,e1:4' });
+    expect([a.position, b.position]).toEqual([{ ep: '', seq: 0 }, { ep: 'e1', seq: 4 }]);
+    // The channel set changes before any message: the new stream resumes both from their starts.
+    c.subscribe('c', {});
+    const es2 = await nextSource(es);
+    expect(es2.query.get('since')).toBe(':0,e1:4,');
+    es2.connected();
+    es2.msg('a', 1, 'e7');
+    expect(got).toEqual([['e7', 1]]);
+  });
+
   it('retries refusals that may pass (503) with backoff, and fails on 404 (an edge without SSE)', async () => {
     let status = 503;
     const f = fakeFetch(() => ({ status, body: { code: 110, error: 'draining' } }));

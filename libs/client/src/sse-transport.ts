@@ -21,13 +21,14 @@ import {
   parseConnected,
   parseEphemeral,
   parseMessage,
+  parsePositions,
   parsePresence,
   parseReconnect,
   parseStreamError,
   parseUnrecovered,
   retryableHttp,
   streamUrl,
-  vectorSafeEpoch,
+  vectorSafePosition,
   type HttpFailure,
 } from './sse-wire.js';
 import { ChannelSubscription, type Subscription } from './subscription.js';
@@ -159,7 +160,7 @@ export class SseTransport {
     if (!parsed.ok) throw new CascadeError(ErrorCode.InvalidChannel, parsed.reason, 'client', channel);
     if (this.isFinal()) throw new CascadeError(ErrorCode.NotConnected, 'the client is closed', 'client', channel);
     if (this.subs.has(channel)) throw new CascadeError(ErrorCode.AlreadySubscribed, `already subscribed to ${channel}`, 'client', channel);
-    if (options.since && !(vectorSafeEpoch(options.since.ep) && Number.isSafeInteger(options.since.seq) && options.since.seq >= 0)) {
+    if (options.since && !vectorSafePosition(options.since)) {
       throw new CascadeError(ErrorCode.BadRequest, 'since must be {ep, seq} as delivered by the server', 'client', channel);
     }
     const sub = new ChannelSubscription(channel, handlers, options.since, (s) => this.leave(s), this.o.backoff);
@@ -284,6 +285,7 @@ export class SseTransport {
       });
     on('connected', (ev) => this.connected(ev.data));
     on('message', (ev) => this.message(ev.data));
+    on('position', (ev) => this.positioned(ev.data));
     on('unrecovered', (ev) => this.unrecovered(ev.data));
     on('ephemeral', (ev) => this.ephemeralEvent(ev.data));
     on('presence', (ev) => this.presence(ev.data));
@@ -347,6 +349,22 @@ export class SseTransport {
     if (this.reopenQueued) return;
     s.fillFailures++;
     this.queueReopen();
+  }
+
+  /**
+   * `event: position`, before any message of the stream: where each channel starts. A
+   * subscription without a position takes it, so a new stream (or the EventSource's own
+   * reconnect, whose Last-Event-ID is this event's id) resumes from there and loses nothing
+   * published before its first message.
+   */
+  private positioned(data: unknown): void {
+    const ps = parsePositions(data);
+    if (!ps) return this.events.emit('error', new CascadeError(ErrorCode.BadRequest, 'the edge sent an unreadable position event', 'client'));
+    for (const { ch, position } of ps) {
+      const s = this.subs.get(ch);
+      if (!s || !position || s.state === 'closed' || s.state === 'failed' || s.tracker.position) continue;
+      s.tracker.reset(position);
+    }
   }
 
   private unrecovered(data: unknown): void {

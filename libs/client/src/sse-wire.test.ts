@@ -11,10 +11,11 @@ import {
   parsePresence,
   parseStreamError,
   parseUnrecovered,
+  parsePositions,
   parseVector,
   retryableHttp,
   streamUrl,
-  vectorSafeEpoch,
+  vectorSafePosition,
 } from './sse-wire.js';
 
 describe('URLs', () => {
@@ -58,14 +59,29 @@ describe('position vector', () => {
     for (const bad of ['a', 'a:', ':1', 'a:-1', 'a:1.5', 'a:b:1', 'a:99999999999999999', '%E0%A4%A:1']) expect(parseVector(bad, 1)).toBeUndefined();
   });
 
-  it('only takes epochs the edge accepts (1-64 characters)', () => {
-    expect(vectorSafeEpoch('0a1b2c3d4e5f')).toBe(true);
-    expect(vectorSafeEpoch('')).toBe(false);
-    expect(vectorSafeEpoch('x'.repeat(65))).toBe(false);
+  it('only takes positions the edge accepts: epochs of 1-64 characters, or the empty one with seq 0', () => {
+    expect(vectorSafePosition({ ep: '0a1b2c3d4e5f', seq: 3 })).toBe(true);
+    expect(vectorSafePosition({ ep: '', seq: 0 })).toBe(true);
+    expect(vectorSafePosition({ ep: '', seq: 1 })).toBe(false);
+    expect(vectorSafePosition({ ep: 'x'.repeat(65), seq: 1 })).toBe(false);
+    expect(vectorSafePosition({ ep: 'e', seq: -1 })).toBe(false);
+  });
+
+  it('carries the start of a channel without messages as `:0`', () => {
+    expect(encodeVector([{ ep: '', seq: 0 }, { ep: 'e', seq: 2 }])).toBe(':0,e:2');
+    expect(parseVector(':0,e:2', 2)).toEqual([{ ep: '', seq: 0 }, { ep: 'e', seq: 2 }]);
   });
 });
 
 describe('event parsing', () => {
+  it('reads the position event: every channel, placed or not', () => {
+    const data = JSON.stringify({ positions: [{ ch: 'a', ep: '', seq: 0 }, { ch: 'b', ep: 'e', seq: 4 }, { ch: 'c' }] });
+    expect(parsePositions(data)).toEqual([{ ch: 'a', position: { ep: '', seq: 0 } }, { ch: 'b', position: { ep: 'e', seq: 4 } }, { ch: 'c' }]);
+    for (const bad of ['{}', '{"positions":[{"ep":"e","seq":1}]}', '{"positions":[{"ch":"a","ep":"","seq":2}]}', '{"positions":[{"ch":"a","ep":"e"}]}', 'x']) {
+      expect(parsePositions(bad), bad).toBeUndefined();
+    }
+  });
+
   it('reads a stored message and keeps only the known fields', () => {
     const data = JSON.stringify({ ch: 'c', seq: 3, ep: 'e', ts: 9, from: 'u', key: 'k', data: { a: [1] }, extra: true });
     expect(parseMessage(data)).toEqual({ t: 103, ch: 'c', seq: 3, ep: 'e', ts: 9, from: 'u', key: 'k', data: { a: [1] } });

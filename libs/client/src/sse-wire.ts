@@ -44,9 +44,13 @@ export function channelUrl(base: string, channel: string, what: 'messages' | 'ep
   return `${base}v1/channels/${encodeURIComponent(channel)}/${what}`;
 }
 
-/** Epochs the edge accepts in a vector (it refuses longer ones, as in a WebSocket `since`). */
-export function vectorSafeEpoch(ep: string): boolean {
-  return ep.length > 0 && ep.length <= 64;
+/**
+ * Positions the edge accepts in a vector: an epoch of 1-64 characters (it refuses longer
+ * ones, as in a WebSocket `since`) and a seq, or the empty epoch with seq 0 (BEFORE_FIRST,
+ * the start of a channel that had no message yet: `:0`).
+ */
+export function vectorSafePosition(p: StreamPosition): boolean {
+  return typeof p.ep === 'string' && p.ep.length <= 64 && Number.isSafeInteger(p.seq) && p.seq >= 0 && (p.ep !== '' || p.seq === 0);
 }
 
 /**
@@ -70,7 +74,7 @@ export function parseVector(v: string, count: number): (StreamPosition | undefin
       out.push(undefined);
       continue;
     }
-    const m = /^([^,:]+):(\d{1,16})$/.exec(p);
+    const m = /^([^,:]*):(\d{1,16})$/.exec(p);
     const seq = m ? Number(m[2]) : NaN;
     let ep: string;
     try {
@@ -78,7 +82,7 @@ export function parseVector(v: string, count: number): (StreamPosition | undefin
     } catch {
       return undefined;
     }
-    if (!m || !Number.isSafeInteger(seq) || !vectorSafeEpoch(ep)) return undefined;
+    if (!m || !vectorSafePosition({ ep, seq })) return undefined;
     out.push({ ep, seq });
   }
   return out;
@@ -129,6 +133,28 @@ export function parseConnected(data: unknown): SseConnected | undefined {
   if (!o || typeof o.client !== 'string' || typeof o.user !== 'string') return undefined;
   if (o.exp !== undefined && typeof o.exp !== 'number') return undefined;
   return { client: o.client, user: o.user, ...(o.exp === undefined ? {} : { exp: o.exp }) };
+}
+
+/**
+ * `event: position`, sent once at the start of every stream (its id is the whole vector):
+ * where each channel starts. `position` is absent for a channel the edge could not place
+ * (its history service was unreachable): it starts live, without a position.
+ */
+export function parsePositions(data: unknown): Array<{ ch: string; position?: StreamPosition }> | undefined {
+  const o = json(data);
+  if (!o || !Array.isArray(o.positions)) return undefined;
+  const out: Array<{ ch: string; position?: StreamPosition }> = [];
+  for (const e of o.positions as unknown[]) {
+    const p = e as { ch?: unknown; ep?: unknown; seq?: unknown } | null;
+    if (typeof p !== 'object' || p === null || !isStr(p.ch)) return undefined;
+    if (p.ep === undefined && p.seq === undefined) {
+      out.push({ ch: p.ch });
+      continue;
+    }
+    if (typeof p.ep !== 'string' || !isSeq(p.seq) || !vectorSafePosition({ ep: p.ep, seq: p.seq })) return undefined;
+    out.push({ ch: p.ch, position: { ep: p.ep, seq: p.seq } });
+  }
+  return out;
 }
 
 /** `event: unrecovered`: the channel's resume was impossible; live delivery continues after `ep:seq`. */

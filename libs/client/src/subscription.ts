@@ -30,7 +30,11 @@ export class Subscription {
     return this.s.ready;
   }
 
-  /** The position of the last message delivered: persist it to resume after a page reload. */
+  /**
+   * Where the subscription stands: the last message delivered, or, before the first one,
+   * where it started (`{ep: '', seq: 0}` on a channel that had no message yet). Persist it
+   * to resume after a page reload (`subscribe(ch, handlers, {since})`).
+   */
   get position(): StreamPosition | undefined {
     return this.s.tracker.position;
   }

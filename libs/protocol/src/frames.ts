@@ -30,6 +30,14 @@ export interface StreamPosition {
   seq: number;
 }
 
+/**
+ * The position of a channel that has no message yet: before the first message of whatever
+ * epoch comes. A subscribe reply carries it for an empty channel; `since` accepts it and
+ * replays from seq 1 of the channel's current epoch (`recovered: false` if seq 1 was trimmed).
+ * Any position with `seq` 0 means the same (its `ep` is not compared).
+ */
+export const BEFORE_FIRST: Readonly<StreamPosition> = Object.freeze({ ep: '', seq: 0 });
+
 // ---- client -> server, as a client writes them ----
 
 export interface ConnectFrame { t: 1; v?: number; token?: string; client?: string }
@@ -90,8 +98,10 @@ export interface ReplyFrame {
   /** publish: the message was a duplicate of one already accepted with the same key. */
   dup?: boolean;
   /**
-   * subscribe with `since` and `recovered: false`: the position live delivery continues
-   * after (reload state as of it). history: the channel's newest position.
+   * subscribe without `since`: the subscription's start, the channel's newest message when
+   * it was made (`BEFORE_FIRST` for an empty channel); store it as the position to resume
+   * from. subscribe with `since` and `recovered: false`: the position live delivery
+   * continues after (reload state as of it). history: the channel's newest position.
    */
   ep?: string;
   seq?: number;

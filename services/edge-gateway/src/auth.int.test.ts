@@ -110,9 +110,9 @@ describe('subscriptions', () => {
   it('refuses forbidden channels, and wildcard or malformed names', async () => {
     const { c } = await signedIn({ sub: 'dave', subs: ['chat:*'] });
     c.send({ t: 2, id: 1, ch: 'chat:room' });
-    expect(await c.next((f) => f.id === 1)).toEqual({ t: 102, id: 1 });
+    expect(await c.next((f) => f.id === 1)).toMatchObject({ t: 102, id: 1 });
     c.send({ t: 2, id: 2, ch: 'public:news' });
-    expect(await c.next((f) => f.id === 2)).toEqual({ t: 102, id: 2 });
+    expect(await c.next((f) => f.id === 2)).toMatchObject({ t: 102, id: 2 });
     c.send({ t: 2, id: 3, ch: 'secret:plans' });
     expect(await c.next((f) => f.id === 3)).toMatchObject({ t: 106, code: ErrorCode.PermissionDenied });
     let id = 10;

@@ -3,17 +3,22 @@
 // memory or silently missing messages. uWS itself only knows "skip" or an abrupt close, and
 // its topic publish does not report per socket, so a round-robin sweep checks a slice of the
 // connections on every tick: each connection is checked once per cycle, at the cost of a
-// cheap native call per connection per cycle.
+// cheap native call per connection per cycle. The connections are a dense array walked by
+// index, so an idle node's sweep allocates nothing (no iterator results per connection).
 
 export interface SweepTarget<S> {
-  /** Current connections; the sweep keeps its own cursor over them. */
-  connections(): ReadonlySet<S>;
+  /**
+   * Current connections; the sweep keeps its own cursor (an index) over them. A removal may
+   * move the last one into the gap (swap-remove): one moved behind the cursor between two
+   * ticks is checked in the next pass instead.
+   */
+  connections(): readonly S[];
   bufferedBytes(socket: S): number;
   closeSlow(socket: S): void;
 }
 
 export class SlowConsumerSweep<S> {
-  private cursor: Iterator<S> | undefined;
+  private cursor = 0;
   private passTotal = 0;
   private lastPass = 0;
 
@@ -28,23 +33,24 @@ export class SlowConsumerSweep<S> {
   /** Checks the next slice of connections; returns how many were closed. */
   tick(): number {
     const all = this.target.connections();
-    const slice = Math.ceil(all.size / this.ticksPerCycle);
+    const slice = Math.ceil(all.length / this.ticksPerCycle);
     let closed = 0;
     for (let i = 0; i < slice; i++) {
-      let next = this.cursor?.next();
-      if (!next || next.done) {
-        // A new pass: Set iterators see entries added since, and skip deleted ones.
+      if (this.cursor >= all.length) {
+        // A new pass.
         this.lastPass = this.passTotal;
         this.passTotal = 0;
-        this.cursor = all.values();
-        next = this.cursor.next();
-        if (next.done) return closed;
+        this.cursor = 0;
+        if (all.length === 0) return closed;
       }
-      const buffered = this.target.bufferedBytes(next.value);
+      const s = all[this.cursor++]!;
+      const buffered = this.target.bufferedBytes(s);
       this.passTotal += buffered;
       if (buffered > this.limitBytes) {
-        this.target.closeSlow(next.value);
+        this.target.closeSlow(s);
         closed++;
+        // Closing removed it at once: the one moved into its place is checked next.
+        if (all[this.cursor - 1] !== s) this.cursor--;
       }
     }
     return closed;

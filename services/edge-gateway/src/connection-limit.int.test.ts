@@ -27,7 +27,7 @@ describe('connections per node', () => {
     const extra = await TestWsClient.connect(url);
     expect((await extra.waitClosed(5000)).code).toBe(4005);
     held[0]!.send({ t: 2, id: 1, ch: 'still-served' });
-    expect(await held[0]!.next((f) => f.id === 1)).toEqual({ t: 102, id: 1 });
+    expect(await held[0]!.next((f) => f.id === 1)).toMatchObject({ t: 102, id: 1 });
     // A freed place can be taken again.
     await held[1]!.close();
     await new Promise((r) => setTimeout(r, 200));

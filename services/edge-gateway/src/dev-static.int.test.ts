@@ -84,7 +84,7 @@ describe('development tokens', () => {
     c.send({ t: 1, token: body.token });
     expect(await c.next((f) => f.t === 101)).toMatchObject({ user: 'alice', personal: 'user:alice' });
     c.send({ t: 2, id: 1, ch: 'chat:lobby' });
-    expect(await c.next((f) => f.id === 1)).toEqual({ t: 102, id: 1 });
+    expect(await c.next((f) => f.id === 1)).toMatchObject({ t: 102, id: 1 });
     c.send({ t: 2, id: 2, ch: 'orders:eu' });
     expect(await c.next((f) => f.id === 2)).toMatchObject({ t: 106, code: 104 });
     await c.close();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, encodeFrameWithPayload, encodeValue, type ChannelName } from '@cascade/protocol';
+import { BEFORE_FIRST, ErrorCode, encodeFrameWithPayload, encodeValue, type ChannelName } from '@cascade/protocol';
 import { HistoryRequestError, type HistoryReadRequest, type HistoryReadResult } from '@cascade/nats';
 import { ChannelHealer, type HealOptions, type HealReport } from './heal.js';
 import { framePosition } from './frame-position.js';
@@ -30,7 +30,9 @@ function setup(o: HealOptions = {}) {
       }
       const head = stored.length;
       const from = r.from ?? first;
-      if (r.ep !== ep || from < first || from - 1 > head) {
+      // The service's continuation rule: seq 0 ("nothing yet") continues in any epoch from seq 1.
+      const fromStart = from === 1 && (head === 0 || first === 1);
+      if (!fromStart && (r.ep !== ep || from < first || from - 1 > head)) {
         throw new HistoryRequestError({ ok: false, code: ErrorCode.RecoveryImpossible, msg: 'cannot continue', ep, seq: head, first });
       }
       const msgs = stored.slice(from - 1, from - 1 + (r.limit ?? 100));
@@ -333,5 +335,55 @@ describe('ChannelHealer', () => {
     await settle();
     expect(forwarded).toEqual(['a:1', 'b:1', 'a:2', 'b:2']);
     expect(healer.healing).toBe(0);
+  });
+});
+
+describe('ChannelHealer positions (where new subscriptions start)', () => {
+  it('knows the last message forwarded, and nothing before the first', () => {
+    const s = setup();
+    expect(s.healer.known(ch)).toBeUndefined();
+    s.publish();
+    s.publish();
+    expect(s.healer.known(ch)).toEqual({ ep: 'e1', seq: 2 });
+    // What it forwarded wins over a position learned from history.
+    s.healer.learned(ch, { ep: 'e1', seq: 1 });
+    expect(s.healer.known(ch)).toEqual({ ep: 'e1', seq: 2 });
+    s.healer.drop(ch);
+    expect(s.healer.known(ch)).toBeUndefined();
+  });
+
+  it('passes frames at or below a learned position (still owed to earlier subscribers) until a newer one comes', () => {
+    const s = setup();
+    for (let i = 0; i < 3; i++) s.publish(false);
+    s.healer.learned(ch, { ep: 'e1', seq: 3 });
+    expect(s.healer.known(ch)).toEqual({ ep: 'e1', seq: 3 });
+    s.healer.live(ch, frame(2)); // on its way when the position was read
+    s.healer.live(ch, frame(3));
+    s.publish(); // 4
+    s.healer.live(ch, frame(3)); // now a redelivery
+    expect(s.seqs()).toEqual([2, 3, 4]);
+    expect(s.healer.duplicates).toBe(1);
+    expect(s.reads).toEqual([]);
+  });
+
+  it('heals from a learned position: a seq jump, and a reconnect on a channel that was learned empty', async () => {
+    const s = setup();
+    for (let i = 0; i < 3; i++) s.publish(false);
+    s.healer.learned(ch, { ep: 'e1', seq: 3 });
+    s.publish(false); // 4, lost
+    s.publish(); // 5
+    await settle();
+    expect(s.seqs()).toEqual([4, 5]);
+
+    const empty = setup();
+    empty.healer.learned(ch, { ...BEFORE_FIRST });
+    for (let i = 0; i < 3; i++) empty.publish(false); // lost while the node reconnected to NATS
+    empty.healer.reconnected();
+    await settle();
+    expect(empty.seqs()).toEqual([1, 2, 3]);
+    expect(empty.healer.known(ch)).toEqual({ ep: 'e1', seq: 3 });
+    expect(empty.abandoned).toEqual([]);
+    empty.publish();
+    expect(empty.seqs()).toEqual([1, 2, 3, 4]);
   });
 });

@@ -4,10 +4,12 @@
 // remembers per channel the last (ep, seq) it forwarded, and on a seq jump or a reconnect
 // fetches the missing range from the history service and forwards it first, holding the
 // channel's newer live frames meanwhile. Downstream thus sees every channel gapless, in
-// order, each seq once. Transport-free: it talks to ports, so it is unit-tested.
-import { FrameType, type ChannelName } from '@cascade/protocol';
+// order, each seq once. The same per-channel position tells a new subscriber where it starts
+// (ChannelPositions). Transport-free: it talks to ports, so it is unit-tested.
+import { FrameType, type ChannelName, type StreamPosition } from '@cascade/protocol';
 import { HistoryRequestError, type HistoryReadRequest, type HistoryReadResult } from '@cascade/nats';
 import { framePosition, type FramePosition } from './frame-position.js';
+import type { ChannelPositions } from './resume.js';
 
 export interface HealPorts {
   /** Downstream: called once per frame, per channel in seq order. `position` is the frame's head, already read. */
@@ -82,6 +84,12 @@ interface ChannelState {
   ep: string | undefined;
   seq: number;
   healing: Healing | undefined;
+  /**
+   * The position was learned (a subscription started there, read from history), not
+   * forwarded: frames at or below it may still be on their way and owed to subscribers that
+   * started earlier, so they pass instead of being dropped, until a newer one comes.
+   */
+  learned?: boolean;
 }
 
 function isMessage(p: FramePosition | undefined): p is FramePosition & { seq: number; ep: string } {
@@ -90,7 +98,7 @@ function isMessage(p: FramePosition | undefined): p is FramePosition & { seq: nu
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export class ChannelHealer {
+export class ChannelHealer implements ChannelPositions {
   private readonly channels = new Map<string, ChannelState>();
   private readonly o: Required<HealOptions>;
   private running = 0;
@@ -119,6 +127,13 @@ export class ChannelHealer {
     }
     let st = this.channels.get(channel);
     if (!st) this.channels.set(channel, (st = { ep: undefined, seq: 0, healing: undefined }));
+    if (st.learned) {
+      if (p.ep === st.ep && p.seq <= st.seq) {
+        this.ports.forward(channel, frame, p, excludeClient);
+        return;
+      }
+      st.learned = false;
+    }
     if (st.healing) {
       this.hold(channel, st, st.healing, frame, p, excludeClient);
       return;
@@ -160,6 +175,23 @@ export class ChannelHealer {
     }
   }
 
+  /** The last message frame forwarded on `channel` (or learned), read when a subscriber joins. */
+  known(channel: ChannelName): StreamPosition | undefined {
+    const st = this.channels.get(channel);
+    return st?.ep === undefined ? undefined : { ep: st.ep, seq: st.seq };
+  }
+
+  /**
+   * A subscription joined `channel` at `position` (read from history after the channel was
+   * live here) while this node had forwarded none of its messages: later subscribers start
+   * there without asking history, and a reconnect or a seq jump is healed from there.
+   * Ignored when the node knows better (it forwarded a message since).
+   */
+  learned(channel: ChannelName, position: StreamPosition): void {
+    if (this.channels.get(channel)?.ep !== undefined) return;
+    this.channels.set(channel, { ep: position.ep, seq: position.seq, healing: undefined, learned: true });
+  }
+
   /** The channel lost its last local subscriber: forget it (a running heal stops). */
   drop(channel: ChannelName): void {
     const h = this.channels.get(channel)?.healing;
@@ -182,6 +214,7 @@ export class ChannelHealer {
   private startHealing(channel: ChannelName, st: ChannelState, trigger: HealTrigger): Healing {
     const h: Healing = { trigger, held: [], bytes: 0, again: false, frames: 0 };
     st.healing = h;
+    st.learned = false;
     // A failure downstream must not leave the channel holding its frames forever.
     this.run(channel, st, h).catch((error: unknown) => {
       if (this.current(channel, st, h)) this.abandon(channel, st, h, 'heal failed', error);
@@ -255,8 +288,10 @@ export class ChannelHealer {
       if (!this.current(channel, st, h)) return true;
       for (const frame of r.msgs) {
         const p = framePosition(frame);
-        if (!isMessage(p) || p.ep !== ep || p.seq !== st.seq + 1) {
-          return { reason: `history answered seq ${p?.seq} of ${p?.ep} where ${st.seq + 1} of ${ep} was due` };
+        // seq 0 ("nothing yet", a channel learned empty) continues in whatever epoch history has.
+        if (isMessage(p) && st.seq === 0 && p.seq === 1) st.ep = p.ep;
+        if (!isMessage(p) || p.ep !== st.ep || p.seq !== st.seq + 1) {
+          return { reason: `history answered seq ${p?.seq} of ${p?.ep} where ${st.seq + 1} of ${st.ep} was due` };
         }
         st.seq = p.seq;
         h.frames++;

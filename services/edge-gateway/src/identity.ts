@@ -4,7 +4,7 @@
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import { CloseCode, type ChannelName } from '@cascade/protocol';
 import type { AuthSettings, PublicKey } from './auth-config.js';
-import { allowed, NO_GRANTS, parsePatterns, personalChannel, type Action, type Grants, type NamespaceDefaults, type Subject } from './permissions.js';
+import { allowed, NO_GRANTS, parsePatterns, personalChannel, type Action, type Grants, type NamespaceDefaults, type Pattern, type Subject } from './permissions.js';
 import type { Authenticate, Identity } from './session.js';
 import type { GroupLookup } from '@cascade/nats';
 
@@ -15,15 +15,37 @@ const ANON_PREFIX = 'anon-';
 
 export type AuthFailure = { ok: false; code: number; reason: string };
 
+/**
+ * A connection's identity and rights: one object per connection, its own subject, and its
+ * decisions a method on the prototype (not a closure per connection: an edge holds very many).
+ */
+class Rights implements Identity, Subject {
+  readonly personal: ChannelName | undefined;
+
+  constructor(
+    readonly user: string,
+    readonly grants: Grants,
+    readonly anonymous: Subject['anonymous'],
+    private readonly defaults: NamespaceDefaults,
+    private readonly groups: GroupLookup | undefined,
+    personal: boolean,
+    readonly expiresAt: number | undefined,
+  ) {
+    this.personal = personal ? personalChannel(user) : undefined;
+  }
+
+  may(action: Action, channel: ChannelName): boolean {
+    return allowed(this, action, channel, this.defaults, this.groups);
+  }
+}
+
 /** Builds an identity from a subject and the namespace defaults. */
 export function identityOf(subject: Subject, defaults: NamespaceDefaults, o: { personal: boolean; expiresAt: number | undefined; groups?: GroupLookup | undefined }): Identity {
-  return {
-    user: subject.user,
-    may: (action: Action, channel: ChannelName) => allowed(subject, action, channel, defaults, o.groups),
-    personal: o.personal ? personalChannel(subject.user) : undefined,
-    expiresAt: o.expiresAt,
-  };
+  return new Rights(subject.user, subject.grants, subject.anonymous, defaults, o.groups, o.personal, o.expiresAt);
 }
+
+/** Grants with no pattern: shared, since most tokens name none for one action or both. */
+const NO_PATTERNS: readonly Pattern[] = Object.freeze([]);
 
 function failure(code: number, reason: string): AuthFailure {
   return { ok: false, code, reason };
@@ -57,6 +79,8 @@ export interface AuthenticatorOptions {
  */
 export function createAuthenticator(settings: AuthSettings, o: AuthenticatorOptions = {}): Authenticate {
   const now = o.now ?? Date.now;
+  // One for every anonymous connection.
+  const anonymous = settings.anonymous === undefined ? undefined : { actions: settings.anonymous };
   const jwks = settings.jwksUrl === undefined ? undefined : createRemoteJWKSet(settings.jwksUrl, { timeoutDuration: 5000 });
   const byAlg = (alg: string): PublicKey[] => settings.publicKeys.filter((k) => k.alg === alg);
   const accepted = new Set<string>();
@@ -100,9 +124,8 @@ export function createAuthenticator(settings: AuthSettings, o: AuthenticatorOpti
 
   return async (token, clientId) => {
     if (token === undefined) {
-      if (settings.anonymous === undefined) return failure(CloseCode.Unauthorized, 'a token is required: send it in connect.token');
-      const subject: Subject = { user: `${ANON_PREFIX}${clientId}`, grants: NO_GRANTS, anonymous: { actions: settings.anonymous } };
-      return { ok: true, identity: identityOf(subject, settings.namespaces, { personal: false, expiresAt: undefined, groups: o.groups }) };
+      if (anonymous === undefined) return failure(CloseCode.Unauthorized, 'a token is required: send it in connect.token');
+      return { ok: true, identity: new Rights(`${ANON_PREFIX}${clientId}`, NO_GRANTS, anonymous, settings.namespaces, o.groups, false, undefined) };
     }
     let payload: JWTPayload;
     try {
@@ -114,8 +137,7 @@ export function createAuthenticator(settings: AuthSettings, o: AuthenticatorOpti
     if (!claims.ok) return failure(CloseCode.Unauthorized, claims.reason);
     // The connection lives as long as the token does, plus the tolerated clock skew.
     const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 + settings.clockToleranceMs : undefined;
-    const subject: Subject = { user: claims.user, grants: claims.grants };
-    return { ok: true, identity: identityOf(subject, settings.namespaces, { personal: true, expiresAt, groups: o.groups }) };
+    return { ok: true, identity: new Rights(claims.user, claims.grants, undefined, settings.namespaces, o.groups, true, expiresAt) };
   };
 }
 
@@ -131,9 +153,10 @@ export function grantsOf(payload: JWTPayload): { ok: true; user: string; grants:
   const user = payload.sub;
   const bad = userIdProblem(user);
   if (bad !== undefined || typeof user !== 'string') return { ok: false, reason: `token claim sub ${bad ?? 'must be a string'}` };
-  const subs = payload['subs'] === undefined ? { ok: true as const, patterns: [] } : parsePatterns(payload['subs'], 'token claim subs');
+  const subs = payload['subs'] === undefined ? { ok: true as const, patterns: NO_PATTERNS } : parsePatterns(payload['subs'], 'token claim subs');
   if (!subs.ok) return { ok: false, reason: subs.reason.slice(0, 120) };
-  const pubs = payload['pubs'] === undefined ? { ok: true as const, patterns: [] } : parsePatterns(payload['pubs'], 'token claim pubs');
+  const pubs = payload['pubs'] === undefined ? { ok: true as const, patterns: NO_PATTERNS } : parsePatterns(payload['pubs'], 'token claim pubs');
   if (!pubs.ok) return { ok: false, reason: pubs.reason.slice(0, 120) };
-  return { ok: true, user, grants: { subscribe: subs.patterns, publish: pubs.patterns } };
+  if (subs.patterns.length === 0 && pubs.patterns.length === 0) return { ok: true, user, grants: NO_GRANTS };
+  return { ok: true, user, grants: { subscribe: subs.patterns.length === 0 ? NO_PATTERNS : subs.patterns, publish: pubs.patterns.length === 0 ? NO_PATTERNS : pubs.patterns } };
 }

@@ -113,7 +113,7 @@ async function signedIn(url: string, user: string, channels: string[] = []): Pro
   expect(await c.next((f) => f.t === 101)).toMatchObject({ user });
   for (const [i, ch] of channels.entries()) {
     c.send({ t: 2, id: i + 1, ch });
-    expect(await c.next((f) => f.id === i + 1)).toEqual({ t: 102, id: i + 1 });
+    expect(await c.next((f) => f.id === i + 1)).toMatchObject({ t: 102, id: i + 1 });
   }
   return c;
 }

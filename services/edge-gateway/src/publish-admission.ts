@@ -3,7 +3,7 @@
 // WebSocket connection, or per user for HTTP), the channel's rate on this edge. Shared by
 // the WebSocket session and the HTTP publish of SSE clients. Pure.
 import { ErrorCode, ProtocolError, type ChannelName } from '@cascade/protocol';
-import type { KeyedBuckets } from './rate-limit.js';
+import { TokenBucket, type KeyedBuckets } from './rate-limit.js';
 import type { Identity } from './session.js';
 
 export interface PublishLimits {
@@ -18,6 +18,13 @@ export interface SenderRate {
   take(): boolean;
   /** The refusal text, e.g. "publishing too fast on this connection; retry in 20 ms". */
   refusal(): string;
+}
+
+/** A WebSocket connection's own bucket (one object: the bucket is the sender rate). */
+export class SenderBucket extends TokenBucket implements SenderRate {
+  refusal(): string {
+    return `publishing too fast on this connection; retry in ${this.waitMs} ms`;
+  }
 }
 
 /** Undefined when the publish may go ahead, else the error to answer with (`id`: the request's). */

@@ -81,7 +81,7 @@ describe('channel refcount', () => {
     c.send({ t: 2, id: 1, ch: 'dup-sub' });
     c.send({ t: 2, id: 2, ch: 'dup-sub' });
     expect(await c.next((f) => f.id === 2)).toMatchObject({ t: 106, code: 105 });
-    expect(await c.next((f) => f.id === 1)).toEqual({ t: 102, id: 1 });
+    expect(await c.next((f) => f.id === 1)).toMatchObject({ t: 102, id: 1 });
     expect(await liveSubscriptions('dup-sub')).toBe(1);
     await c.close();
     await vi.waitFor(async () => expect(await liveSubscriptions('dup-sub')).toBe(0), { timeout: 5000 });
@@ -97,7 +97,7 @@ describe('channel refcount', () => {
       id++;
     }
     c.send({ t: 2, id: 99, ch: 'fine' });
-    expect(await c.next((f) => f.id === 99)).toEqual({ t: 102, id: 99 });
+    expect(await c.next((f) => f.id === 99)).toMatchObject({ t: 102, id: 99 });
     const res = await fetch(`http://127.0.0.1:${nats.monitorPort}/connz?subs=1&limit=1000`);
     const body = (await res.json()) as { connections: Array<{ name?: string; subscriptions_list?: string[] }> };
     const subs = body.connections.filter((x) => x.name?.startsWith('edge-')).flatMap((x) => x.subscriptions_list ?? []);
@@ -115,7 +115,7 @@ describe('frame size', () => {
     c.send({ t: 4, id: 5, ch: 'big', data: 'x'.repeat(70 * 1024) });
     expect(await c.next((f) => f.t === 106)).toMatchObject({ t: 106, code: 109 });
     c.send({ t: 2, id: 6, ch: 'still-open' });
-    expect(await c.next((f) => f.id === 6)).toEqual({ t: 102, id: 6 });
+    expect(await c.next((f) => f.id === 6)).toMatchObject({ t: 102, id: 6 });
     await c.close();
   });
 });

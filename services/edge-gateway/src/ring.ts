@@ -85,12 +85,14 @@ export class FrameRing {
 
   /**
    * The frames after `seq` of epoch `ep`, when the ring holds every one of them up to its
-   * newest: `ep` is its epoch and `first - 1 <= seq <= last`. Otherwise undefined.
+   * newest: `ep` is its epoch and `first - 1 <= seq <= last`, or `seq` is 0 ("nothing yet",
+   * whatever the epoch) and the ring starts at seq 1. Otherwise undefined.
    */
   after(ep: string, seq: number): RingFrame[] | undefined {
     const first = this.first;
     const last = this.last;
-    if (first === undefined || last === undefined || ep !== this.epoch || seq < first - 1 || seq > last) return undefined;
+    if (first === undefined || last === undefined || seq < first - 1 || seq > last) return undefined;
+    if (ep !== this.epoch && seq !== 0) return undefined;
     const out: RingFrame[] = [];
     for (let i = seq - first + 1; i < this.count; i++) out.push(this.at(i)!);
     return out;

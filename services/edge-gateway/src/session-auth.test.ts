@@ -3,7 +3,8 @@
 import { encode } from '@msgpack/msgpack';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CloseCode, ErrorCode, type ChannelName } from '@cascade/protocol';
-import { Session, type Authenticate, type Identity } from './session.js';
+import { Session, type Authenticate, type Identity, type SessionNode } from './session.js';
+import { Expiries } from './expiry.js';
 import { FakeHub, FakeIngest, FakeSocket, flush } from './session-fakes.js';
 import { KeyedBuckets } from './rate-limit.js';
 
@@ -27,17 +28,17 @@ function setup(o: { now?: () => number; rate?: { perSecond: number; burst: numbe
   const socket = new FakeSocket();
   const hub = new FakeHub();
   const ingest = new FakeIngest();
-  const session = new Session({
-    socket,
+  const node: SessionNode = {
     hub,
     ingest,
     authenticate: fakeAuth,
     limits: { maxFrameBytes: 4096, maxSubscriptions: 4, maxPublishBytes: 100 },
-    clientId: 'c1',
+    expiries: new Expiries(o.now),
     ...(o.rate ? { publishRate: o.rate } : {}),
     ...(o.channelRates ? { channelRates: o.channelRates } : {}),
     ...(o.now ? { now: o.now } : {}),
-  });
+  };
+  const session = new Session(node, socket, 'c1');
   const send = (frame: unknown) => session.receive(encode(frame), true);
   return { socket, hub, ingest, session, send };
 }

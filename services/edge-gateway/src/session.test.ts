@@ -1,25 +1,28 @@
 import { decode, encode } from '@msgpack/msgpack';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CloseCode, ErrorCode, type ChannelName } from '@cascade/protocol';
-import { Session, type Authenticate } from './session.js';
+import { Session, type Authenticate, type SessionNode } from './session.js';
+import { Expiries } from './expiry.js';
+import { RecentFrames } from './ring.js';
 import { FakeHub, FakeIngest, FakeSocket, flush } from './session-fakes.js';
 
 // An unrestricted anonymous identity: these tests are about the protocol, not permissions
 // (session-auth.test.ts covers those).
 const anonymous: Authenticate = async (_token, clientId) => ({ ok: true, identity: { user: `anon-${clientId}`, may: () => true } });
 
-function setup(o: { authenticate?: Authenticate; maxSubscriptions?: number } = {}) {
+function setup(o: { authenticate?: Authenticate; maxSubscriptions?: number; resume?: SessionNode['resume'] } = {}) {
   const socket = new FakeSocket();
   const hub = new FakeHub();
   const ingest = new FakeIngest();
-  const session = new Session({
-    socket,
+  const node: SessionNode = {
     hub,
     ingest,
     authenticate: o.authenticate ?? anonymous,
     limits: { maxFrameBytes: 1024, maxSubscriptions: o.maxSubscriptions ?? 3 },
-    clientId: 'c1',
-  });
+    expiries: new Expiries(),
+    ...(o.resume ? { resume: o.resume } : {}),
+  };
+  const session = new Session(node, socket, 'c1');
   const send = (frame: unknown) => session.receive(encode(frame), true);
   return { socket, hub, ingest, session, send };
 }
@@ -92,6 +95,37 @@ describe('Session', () => {
     s.send({ t: 2, id: 7, ch: 'news', since: { ep: 'e', seq: 3 } });
     await flush();
     expect(s.socket.last()).toEqual({ t: 102, id: 7, recovered: false });
+  });
+
+  it('tells a new subscription where it starts: the position the node knows, else the one history has', async () => {
+    const known = new Map<string, { ep: string; seq: number }>([['busy', { ep: 'e1', seq: 41 }]]);
+    const heads: string[] = [];
+    const s = await connected({
+      resume: {
+        recent: new RecentFrames(0),
+        history: {
+          read: () => Promise.reject(new Error('not used')),
+          position: async (c) => {
+            heads.push(c);
+            return c === 'quiet' ? { ep: 'e2', seq: 7, first: 1 } : { ep: '', seq: 0, first: 0 };
+          },
+        },
+        positions: { known: (c) => known.get(c), learned: (c, p) => known.set(c, p) },
+      },
+    });
+    s.send({ t: 2, id: 1, ch: 'busy' });
+    s.send({ t: 2, id: 2, ch: 'quiet' });
+    s.send({ t: 2, id: 3, ch: 'empty' });
+    await flush();
+    expect(s.socket.sent.filter((f) => f.t === 102)).toEqual([
+      { t: 102, id: 1, ep: 'e1', seq: 41 },
+      { t: 102, id: 2, ep: 'e2', seq: 7 },
+      { t: 102, id: 3, ep: '', seq: 0 },
+    ]);
+    expect(heads).toEqual(['quiet', 'empty']);
+    expect([...s.socket.joined].sort()).toEqual(['busy', 'empty', 'quiet']);
+    // The node learned where quiet stands: the next subscriber needs no history read.
+    expect(known.get('quiet')).toEqual({ ep: 'e2', seq: 7 });
   });
 
   it('refuses duplicate subscriptions and enforces the subscription limit', async () => {

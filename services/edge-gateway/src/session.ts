@@ -22,10 +22,12 @@ import {
 import type { ChannelHub } from './subscriptions.js';
 import { publishFailure, type IngestPort } from './ingest.js';
 import { HistoryRequestError } from '@cascade/nats';
-import { resumeSubscription, type HistoryReader } from './resume.js';
+import { resumeSubscription, type ChannelPositions, type HistoryReader } from './resume.js';
 import type { RecentFrames } from './ring.js';
-import { TokenBucket, type Clock, type KeyedBuckets, type Rate } from './rate-limit.js';
-import { admitPublish, type SenderRate } from './publish-admission.js';
+import type { Clock, KeyedBuckets, Rate } from './rate-limit.js';
+import { admitPublish, SenderBucket } from './publish-admission.js';
+import type { Expiries, Expiring } from './expiry.js';
+import { SmallMap } from './small-map.js';
 
 /** What a session needs from its WebSocket. Every method is a no-op once the socket closed. */
 export interface ClientSocket {
@@ -36,6 +38,8 @@ export interface ClientSocket {
   leave(channel: ChannelName): void;
   /** Resolves when the socket's unsent bytes are low enough to send a batch more (catch-up pacing). */
   drained?(): Promise<void>;
+  /** The connection's identity is established, before any subscription (presence, the connect deadline). */
+  identified?(identity: Identity): void;
 }
 
 export interface SessionLimits {
@@ -62,54 +66,57 @@ export type Authenticate = (
   clientId: string,
 ) => Promise<{ ok: true; identity: Identity } | { ok: false; code: number; reason: string }>;
 
-export interface SessionDeps {
-  socket: ClientSocket;
+/**
+ * What every session of a node shares: one object per node, never a copy per connection (an
+ * edge holds very many); the socket and the connection id are the session's own.
+ */
+export interface SessionNode {
   hub: ChannelHub;
   ingest: IngestPort;
   authenticate: Authenticate;
   limits: SessionLimits;
-  clientId: string;
+  /** Token expiry of every connection, on one timer. */
+  expiries: Expiries;
   onError?: (err: unknown, context: string) => void;
-  /** Called once, when the connection's identity is established (before any subscription). */
-  onIdentified?: (identity: Identity) => void;
   /** Publishes (durable and ephemeral) per connection; unset = unlimited. */
   publishRate?: Rate;
   /** The node's per-channel publish buckets, shared by every session; unset = unlimited. */
   channelRates?: KeyedBuckets;
   /** The clock for rate limits and token expiry (tests); defaults to Date.now. */
   now?: Clock;
-  /** Resume (`since`) and history reads; unset = `since` is answered `recovered: false`. */
-  resume?: { recent: RecentFrames; history: HistoryReader };
+  /**
+   * Where subscriptions start (told in the reply), resume (`since`) and history reads; unset =
+   * replies carry no start and `since` is answered `recovered: false`.
+   */
+  resume?: { recent: RecentFrames; history: HistoryReader; positions?: ChannelPositions };
 }
 
 /** Frame bytes one `history` reply carries at most. */
 const HISTORY_REPLY_MAX_BYTES = 256 * 1024;
 
-/** setTimeout's largest delay (~24.8 days); longer expiries re-arm. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 type Phase = 'connecting' | 'authenticating' | 'open' | 'closed';
 
-export class Session {
+/**
+ * Per-connection state is kept small (an idle connection holds only this object, its socket
+ * and identity): the node's parts are shared, the publish bucket and the refresh queue are
+ * made on first use, the subscriptions are a SmallMap, token expiry is the node's timer.
+ */
+export class Session implements Expiring {
   private phase: Phase = 'connecting';
   private identity: Identity | undefined;
   /** Channels this connection is subscribed to, or is becoming subscribed to, with the token of that subscription. */
-  private readonly channels = new Map<ChannelName, number>();
+  private readonly channels = new SmallMap<ChannelName, number>();
   private subscriptionTokens = 0;
-  private expiryTimer: NodeJS.Timeout | undefined;
-  /** The connection's own publish rate, as publish-admission.ts asks it. */
-  private readonly sender: SenderRate | undefined;
+  /** The connection's own publish rate, made at its first publish. */
+  private rate: SenderBucket | undefined;
   /** Refreshes run one after another, so they take effect (and are answered) in the order sent. */
-  private refreshes: Promise<void> = Promise.resolve();
+  private refreshes: Promise<void> | undefined;
 
-  constructor(private readonly deps: SessionDeps) {
-    const bucket = deps.publishRate && new TokenBucket(deps.publishRate, deps.now);
-    this.sender = bucket && { take: () => bucket.take(), refusal: () => `publishing too fast on this connection; retry in ${bucket.waitMs} ms` };
-  }
-
-  get clientId(): string {
-    return this.deps.clientId;
-  }
+  constructor(
+    private readonly node: SessionNode,
+    private readonly socket: ClientSocket,
+    readonly clientId: string,
+  ) {}
 
   get user(): string | undefined {
     return this.identity?.user;
@@ -130,7 +137,7 @@ export class Session {
       this.sendError(new ProtocolError(ErrorCode.BadRequest, 'frames must be binary msgpack, not text'));
       return;
     }
-    const decoded = decodeClientFrame(data, { maxFrameBytes: this.deps.limits.maxFrameBytes });
+    const decoded = decodeClientFrame(data, { maxFrameBytes: this.node.limits.maxFrameBytes });
     if (!decoded.ok) {
       this.sendError(decoded.error);
       return;
@@ -162,10 +169,10 @@ export class Session {
         void this.history(f);
         break;
       case FrameType.Refresh:
-        this.refreshes = this.refreshes
+        this.refreshes = (this.refreshes ?? Promise.resolve())
           .then(() => this.refresh(f))
           .catch((err: unknown) => {
-            this.deps.onError?.(err, 'refresh');
+            this.node.onError?.(err, 'refresh');
             this.sendError(new ProtocolError(ErrorCode.Internal, 'refresh failed; the current token stays in force', f.id));
           });
         break;
@@ -176,15 +183,16 @@ export class Session {
   closed(): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
-    clearTimeout(this.expiryTimer);
-    for (const ch of this.channels.keys()) this.deps.hub.release(ch);
+    const at = this.identity?.expiresAt;
+    if (at !== undefined) this.node.expiries.remove(this, at);
+    for (const ch of this.channels.keys()) this.node.hub.release(ch);
     this.channels.clear();
   }
 
   /** Closes the connection from the server side. */
   close(code: number, reason: string): void {
     if (this.phase === 'closed') return;
-    this.deps.socket.close(code, reason);
+    this.socket.close(code, reason);
     this.closed();
   }
 
@@ -203,24 +211,24 @@ export class Session {
       return;
     }
     this.phase = 'authenticating';
-    const auth = await this.deps.authenticate(f.token, this.deps.clientId);
+    const auth = await this.node.authenticate(f.token, this.clientId);
     if (this.phase !== 'authenticating') return;
     if (!auth.ok) {
       this.close(auth.code, auth.reason);
       return;
     }
     this.identity = auth.identity;
-    this.deps.onIdentified?.(auth.identity);
+    this.socket.identified?.(auth.identity);
     const personal = auth.identity.personal;
     if (personal !== undefined && !(await this.subscribePersonal(personal))) return;
     this.phase = 'open';
     this.scheduleExpiry();
-    const { maxFrameBytes, maxSubscriptions, maxPublishBytes } = this.deps.limits;
-    this.deps.socket.send(
+    const { maxFrameBytes, maxSubscriptions, maxPublishBytes } = this.node.limits;
+    this.socket.send(
       encodeServerFrame({
         t: FrameType.Connected,
         v: PROTOCOL_VERSION,
-        client: this.deps.clientId,
+        client: this.clientId,
         user: auth.identity.user,
         limits: { frame: maxFrameBytes, subs: maxSubscriptions, ...(maxPublishBytes === undefined ? {} : { pub: maxPublishBytes }) },
         ...(personal === undefined ? {} : { personal }),
@@ -238,30 +246,35 @@ export class Session {
     const token = ++this.subscriptionTokens;
     this.channels.set(ch, token);
     try {
-      await this.deps.hub.acquire(ch);
+      await this.node.hub.acquire(ch);
     } catch (err) {
-      this.deps.onError?.(err, `subscribe ${ch} at connect`);
+      this.node.onError?.(err, `subscribe ${ch} at connect`);
       if (this.phase !== 'closed') this.close(CloseCode.ServerError, 'cannot subscribe to the personal channel right now; reconnect');
       return false;
     }
     if (this.phase !== 'authenticating') return false;
-    this.deps.socket.join(ch);
+    this.socket.join(ch);
     return true;
   }
 
-  /** Closes the connection with 4006 when its token expires, unless a refresh moved the expiry. */
-  private scheduleExpiry(): void {
-    clearTimeout(this.expiryTimer);
-    this.expiryTimer = undefined;
+  /**
+   * Closes the connection with 4006 when its token expires, unless a refresh moved the expiry
+   * (`previous`: the deadline it replaces). The node's one timer keeps the deadline.
+   */
+  private scheduleExpiry(previous?: number): void {
+    if (previous !== undefined) this.node.expiries.remove(this, previous);
     const at = this.identity?.expiresAt;
     if (at === undefined || this.phase === 'closed') return;
-    const now = (this.deps.now ?? Date.now)();
-    if (at <= now) {
+    if (at <= (this.node.now ?? Date.now)()) {
       this.close(CloseCode.TokenExpired, 'token expired; reconnect with a fresh token');
       return;
     }
-    this.expiryTimer = setTimeout(() => this.scheduleExpiry(), Math.min(at - now, MAX_TIMER_MS));
-    this.expiryTimer.unref();
+    this.node.expiries.add(this, at);
+  }
+
+  /** The node's expiry timer: the deadline this session was added with has passed. */
+  expired(): void {
+    if (this.phase !== 'closed') this.scheduleExpiry();
   }
 
   /**
@@ -277,15 +290,15 @@ export class Session {
     for (const ch of [...this.channels.keys()]) {
       if (ch === identity.personal || identity.may('subscribe', ch)) continue;
       this.channels.delete(ch);
-      this.deps.socket.leave(ch);
-      this.deps.hub.release(ch);
+      this.socket.leave(ch);
+      this.node.hub.release(ch);
       this.sendError(new ProtocolError(ErrorCode.PermissionDenied, `unsubscribed from ${ch}: ${reason}`), ch);
     }
   }
 
   /** Replaces the token: it must verify and name the same user; rights and expiry follow it. */
   private async refresh(f: InboundRefresh): Promise<void> {
-    const auth = await this.deps.authenticate(f.token, this.deps.clientId);
+    const auth = await this.node.authenticate(f.token, this.clientId);
     if (this.phase !== 'open') return;
     if (!auth.ok) {
       this.sendError(new ProtocolError(ErrorCode.InvalidToken, `refresh refused: ${auth.reason}; the current token stays in force`, f.id));
@@ -295,30 +308,35 @@ export class Session {
       this.sendError(new ProtocolError(ErrorCode.InvalidToken, 'refresh refused: the token names another user; reconnect to change users', f.id));
       return;
     }
+    const previous = this.identity!.expiresAt;
     this.identity = auth.identity;
-    this.scheduleExpiry();
+    this.scheduleExpiry(previous);
     // Rights may have shrunk: leave channels the new token no longer allows.
     this.leaveForbidden('the refreshed token does not allow it');
     const exp = auth.identity.expiresAt;
-    this.deps.socket.send(encodeServerFrame(exp === undefined ? { t: FrameType.Reply, id: f.id } : { t: FrameType.Reply, id: f.id, exp }));
+    this.socket.send(encodeServerFrame(exp === undefined ? { t: FrameType.Reply, id: f.id } : { t: FrameType.Reply, id: f.id, exp }));
   }
 
   /** The checks every client publish passes (publish-admission.ts); sends the error and returns false on failure. */
   private admitPublish(ch: ChannelName, payload: Uint8Array, id?: number): boolean {
-    const refused = admitPublish(this.identity!, ch, payload.length, { maxPublishBytes: this.deps.limits.maxPublishBytes, channelRates: this.deps.channelRates }, this.sender, id);
+    const { publishRate, limits, channelRates } = this.node;
+    if (publishRate && !this.rate) this.rate = new SenderBucket(publishRate, this.node.now);
+    const refused = admitPublish(this.identity!, ch, payload.length, { maxPublishBytes: limits.maxPublishBytes, channelRates }, this.rate, id);
     if (refused === undefined) return true;
     this.sendError(refused, ch);
     return false;
   }
 
   private async subscribe(f: InboundSubscribe): Promise<void> {
+    // The node's copy of the name: this connection (and its presence record) keeps that one.
+    if (this.node.hub.intern) f.ch = this.node.hub.intern(f.ch);
     if (!this.identity!.may('subscribe', f.ch)) return this.sendError(new ProtocolError(ErrorCode.PermissionDenied, `not allowed to subscribe to ${f.ch}`, f.id), f.ch);
     if (this.channels.has(f.ch)) {
       this.sendError(new ProtocolError(ErrorCode.AlreadySubscribed, `already subscribed to ${f.ch}`, f.id), f.ch);
       return;
     }
-    if (this.channels.size >= this.deps.limits.maxSubscriptions) {
-      this.sendError(new ProtocolError(ErrorCode.SubscriptionLimit, `at most ${this.deps.limits.maxSubscriptions} subscriptions per connection`, f.id), f.ch);
+    if (this.channels.size >= this.node.limits.maxSubscriptions) {
+      this.sendError(new ProtocolError(ErrorCode.SubscriptionLimit, `at most ${this.node.limits.maxSubscriptions} subscriptions per connection`, f.id), f.ch);
       return;
     }
     // Claimed before the await, so a second subscribe to the same channel is refused. The
@@ -327,47 +345,69 @@ export class Session {
     const token = ++this.subscriptionTokens;
     this.channels.set(f.ch, token);
     try {
-      await this.deps.hub.acquire(f.ch);
+      await this.node.hub.acquire(f.ch);
     } catch (err) {
       if (this.channels.get(f.ch) === token) {
         this.channels.delete(f.ch);
-        this.deps.hub.release(f.ch);
+        this.node.hub.release(f.ch);
       }
-      this.deps.onError?.(err, `subscribe ${f.ch}`);
+      this.node.onError?.(err, `subscribe ${f.ch}`);
       this.sendError(new ProtocolError(ErrorCode.Unavailable, 'cannot subscribe right now; retry', f.id), f.ch);
       return;
     }
     if (this.phase === 'closed') return;
-    if (f.since && this.deps.resume) return this.resume(f, f.since, token, this.deps.resume);
-    if (this.channels.get(f.ch) === token) this.deps.socket.join(f.ch);
+    const resume = this.node.resume;
+    // The common case: a new subscription on a channel the node carries starts at the last
+    // message the node forwarded, read in the same synchronous step as the socket joins, so
+    // nothing can fall between the two (no tap, no catch-up needed).
+    const known = f.since || !resume ? undefined : resume.positions?.known(f.ch);
+    if (resume && !known) return this.resume(f, token, resume);
+    if (this.channels.get(f.ch) === token) this.socket.join(f.ch);
     // Without a history service `since` cannot be served: say so, so the client reloads.
-    this.deps.socket.send(encodeServerFrame(f.since ? { t: FrameType.Reply, id: f.id, recovered: false } : { t: FrameType.Reply, id: f.id }));
+    this.socket.send(encodeServerFrame(f.since ? { t: FrameType.Reply, id: f.id, recovered: false } : { t: FrameType.Reply, id: f.id, ...known }));
   }
 
-  /** Catch-up from `since`, then live (resume.ts); the reply is sent when recoverability is known. */
-  private async resume(f: InboundSubscribe, since: { ep: string; seq: number }, token: number, deps: NonNullable<SessionDeps['resume']>): Promise<void> {
-    const socket = this.deps.socket;
+  /**
+   * Catch-up from `since`, or from the channel's newest message now, then live (resume.ts);
+   * the reply is sent when the start is known: recovered or not, or where a new subscription
+   * starts (its `ep`/`seq`, which the client resumes from if it drops before any message).
+   */
+  private async resume(f: InboundSubscribe, token: number, deps: NonNullable<SessionNode['resume']>): Promise<void> {
+    const socket = this.socket;
     const outcome = await resumeSubscription({
       channel: f.ch,
-      since,
+      since: f.since,
       recent: deps.recent,
       history: deps.history,
+      positions: deps.positions,
       target: {
         current: () => this.phase === 'open' && this.channels.get(f.ch) === token,
         reply: (r) =>
-          socket.send(encodeServerFrame(r.recovered ? { t: FrameType.Reply, id: f.id, recovered: true } : { t: FrameType.Reply, id: f.id, recovered: false, ...r.position })),
+          socket.send(
+            encodeServerFrame(
+              r.recovered === true
+                ? { t: FrameType.Reply, id: f.id, recovered: true }
+                : r.recovered === false
+                  ? { t: FrameType.Reply, id: f.id, recovered: false, ...r.position }
+                  : { t: FrameType.Reply, id: f.id, ...r.position },
+            ),
+          ),
         send: (frame) => socket.send(frame),
         join: () => socket.join(f.ch),
         drained: () => socket.drained?.() ?? Promise.resolve(),
       },
     });
-    if (outcome.kind === 'live' || this.phase === 'closed') return;
-    if (outcome.kind === 'aborted') {
-      // Unsubscribed meanwhile: both requests succeed and the connection is not subscribed.
-      if (!outcome.replied) socket.send(encodeServerFrame({ t: FrameType.Reply, id: f.id, recovered: false }));
+    if (outcome.kind === 'live') {
+      if (outcome.unplaced !== undefined) this.node.onError?.(outcome.unplaced, `subscribe ${f.ch}: its start could not be read from history`);
       return;
     }
-    this.deps.onError?.(outcome.error, `resume ${f.ch}`);
+    if (this.phase === 'closed') return;
+    if (outcome.kind === 'aborted') {
+      // Unsubscribed meanwhile: both requests succeed and the connection is not subscribed.
+      if (!outcome.replied) socket.send(encodeServerFrame(f.since ? { t: FrameType.Reply, id: f.id, recovered: false } : { t: FrameType.Reply, id: f.id }));
+      return;
+    }
+    this.node.onError?.(outcome.error, `resume ${f.ch}`);
     if (outcome.replied) {
       // Part of the catch-up was sent and the rest cannot be: a reconnect resumes from
       // what the client got, which beats a stream with a hole in it.
@@ -376,7 +416,7 @@ export class Session {
     }
     if (this.channels.get(f.ch) === token) {
       this.channels.delete(f.ch);
-      this.deps.hub.release(f.ch);
+      this.node.hub.release(f.ch);
     }
     this.sendError(new ProtocolError(ErrorCode.Unavailable, 'history is unavailable, cannot resume right now; retry', f.id), f.ch);
   }
@@ -387,7 +427,7 @@ export class Session {
       this.sendError(new ProtocolError(ErrorCode.NotSubscribed, `subscribe to ${f.ch} before reading its history`, f.id), f.ch);
       return;
     }
-    const reader = this.deps.resume?.history;
+    const reader = this.node.resume?.history;
     try {
       if (!reader) throw new Error('no history service configured');
       const r = await reader.read(f.since ? { ch: f.ch, ep: f.since.ep, from: f.since.seq + 1, limit: f.limit } : { ch: f.ch, dir: 'back', limit: f.limit });
@@ -398,14 +438,14 @@ export class Session {
       const kept = r.msgs.filter((m, i) => (bytes += m.length) <= HISTORY_REPLY_MAX_BYTES || i === 0);
       const msgs = f.since ? kept : kept.reverse();
       const more = f.since !== undefined && (r.next !== undefined || kept.length < r.msgs.length);
-      this.deps.socket.send(encodeFrameWithMessages({ t: FrameType.Reply, id: f.id, ep: r.ep, seq: r.seq, ...(more ? { more } : {}) }, msgs));
+      this.socket.send(encodeFrameWithMessages({ t: FrameType.Reply, id: f.id, ep: r.ep, seq: r.seq, ...(more ? { more } : {}) }, msgs));
     } catch (err) {
       if (err instanceof HistoryRequestError && err.reply.code === ErrorCode.RecoveryImpossible) {
         const { ep, seq } = err.position ?? {};
-        this.deps.socket.send(encodeServerFrame({ t: FrameType.Error, id: f.id, ch: f.ch, code: ErrorCode.RecoveryImpossible, msg: err.message, ep, seq }));
+        this.socket.send(encodeServerFrame({ t: FrameType.Error, id: f.id, ch: f.ch, code: ErrorCode.RecoveryImpossible, msg: err.message, ep, seq }));
         return;
       }
-      this.deps.onError?.(err, `history ${f.ch}`);
+      this.node.onError?.(err, `history ${f.ch}`);
       this.sendError(new ProtocolError(ErrorCode.Unavailable, 'history is unavailable right now; retry', f.id), f.ch);
     }
   }
@@ -415,20 +455,20 @@ export class Session {
       this.sendError(new ProtocolError(ErrorCode.NotSubscribed, `not subscribed to ${f.ch}`, f.id), f.ch);
       return;
     }
-    this.deps.socket.leave(f.ch);
-    this.deps.hub.release(f.ch);
-    this.deps.socket.send(encodeServerFrame({ t: FrameType.Reply, id: f.id }));
+    this.socket.leave(f.ch);
+    this.node.hub.release(f.ch);
+    this.socket.send(encodeServerFrame({ t: FrameType.Reply, id: f.id }));
   }
 
   private async publish(f: InboundPublish): Promise<void> {
     if (!this.admitPublish(f.ch, f.payload, f.id)) return;
     const user = this.identity!.user;
     try {
-      const meta = { from: user, key: f.key, ...(f.echo ? {} : { excludeClient: this.deps.clientId }) };
-      const { duplicate } = await this.deps.ingest.publish(f.ch, f.payload, meta);
-      this.deps.socket.send(encodeServerFrame(duplicate ? { t: FrameType.Reply, id: f.id, dup: true } : { t: FrameType.Reply, id: f.id }));
+      const meta = { from: user, key: f.key, ...(f.echo ? {} : { excludeClient: this.clientId }) };
+      const { duplicate } = await this.node.ingest.publish(f.ch, f.payload, meta);
+      this.socket.send(encodeServerFrame(duplicate ? { t: FrameType.Reply, id: f.id, dup: true } : { t: FrameType.Reply, id: f.id }));
     } catch (err) {
-      this.deps.onError?.(err, `publish ${f.ch}`);
+      this.node.onError?.(err, `publish ${f.ch}`);
       const failure = publishFailure(err);
       this.sendError(new ProtocolError(failure.code, failure.msg, f.id), f.ch);
     }
@@ -437,11 +477,11 @@ export class Session {
   private ephemeral(f: InboundEphemeral): void {
     if (!this.admitPublish(f.ch, f.payload)) return;
     const frame = encodeFrameWithPayload({ t: FrameType.EphemeralMessage, ch: f.ch, ts: Date.now(), from: this.identity!.user }, f.payload);
-    this.deps.ingest.ephemeral(f.ch, frame);
+    this.node.ingest.ephemeral(f.ch, frame);
   }
 
   private sendError(e: ProtocolError, ch?: string): void {
-    this.deps.socket.send(
+    this.socket.send(
       encodeServerFrame({ t: FrameType.Error, ...(e.id === undefined ? {} : { id: e.id }), ...(ch === undefined ? {} : { ch }), code: e.code, msg: e.message }),
     );
   }

@@ -21,7 +21,7 @@ async function client(url: string): Promise<TestWsClient> {
 
 async function subscribe(c: TestWsClient, ch: string, id: number): Promise<void> {
   c.send({ t: 2, id, ch });
-  expect(await c.next((f) => f.id === id)).toEqual({ t: 102, id });
+  expect(await c.next((f) => f.id === id)).toMatchObject({ t: 102, id });
 }
 
 beforeAll(async () => {

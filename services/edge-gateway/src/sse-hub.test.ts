@@ -3,7 +3,7 @@
 // history, and every way a stream ends.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CloseCode, ErrorCode, FrameType, encodeFrameWithPayload, encodeServerFrame, encodeValue, type ChannelName } from '@cascade/protocol';
-import { HistoryRequestError, type HistoryReadRequest, type HistoryReadResult } from '@cascade/nats';
+import { HistoryRequestError, type HistoryPosition, type HistoryReadRequest, type HistoryReadResult } from '@cascade/nats';
 import { RecentFrames } from './ring.js';
 import type { Authenticate, Identity } from './session.js';
 import { FakeHub, flush } from './session-fakes.js';
@@ -58,6 +58,14 @@ class FakeResponse implements SseResponse {
 class FakeHistory {
   stored: Uint8Array[] = [];
   down = false;
+  positions = 0;
+  gate: Promise<void> | undefined;
+  async position(): Promise<HistoryPosition> {
+    this.positions++;
+    if (this.gate) await this.gate;
+    if (this.down) throw new Error('no responders');
+    return this.stored.length === 0 ? { ep: '', seq: 0, first: 0 } : { ep: 'e1', seq: this.stored.length, first: 1 };
+  }
   async read(r: HistoryReadRequest): Promise<HistoryReadResult> {
     if (this.down) throw new Error('no responders');
     if (r.ep !== undefined && r.ep !== 'e1') throw new HistoryRequestError({ ok: false, code: ErrorCode.RecoveryImpossible, msg: 'gone', ep: 'e1', seq: this.stored.length, first: 1 });
@@ -70,7 +78,7 @@ function identity(user: string, o: { forbid?: string[]; expiresAt?: number } = {
   return { user, may: (_a, c) => !(o.forbid ?? []).includes(c), personal: undefined, expiresAt: o.expiresAt };
 }
 
-function setup(o: { auth?: Authenticate; now?: () => number } = {}) {
+function setup(o: { auth?: Authenticate; now?: () => number; known?: Record<string, { ep: string; seq: number }> } = {}) {
   const hub = new FakeHub();
   const recent = new RecentFrames(16);
   const history = new FakeHistory();
@@ -86,7 +94,7 @@ function setup(o: { auth?: Authenticate; now?: () => number } = {}) {
     {
       authenticate: o.auth ?? (async (token) => ({ ok: true, identity: identity(token ?? 'anon') })),
       hub,
-      resume: { recent, history },
+      resume: { recent, history, positions: { known: (c) => o.known?.[c], learned: () => undefined } },
       maxUnsentBytes: 1024 * 1024,
       keepaliveMs: 1000,
       retryMs: 1000,
@@ -120,7 +128,7 @@ describe('SseNode admission', () => {
     expect((await t.open(['a'], { token: 'bad' })).refused).toEqual({ status: 401, body: { code: 4501, error: 'no' } });
     expect((await t.open(['a'], { token: 'old' })).refused).toEqual({ status: 401, body: { code: 4006, error: 'expired' } });
     expect((await t.open(['a'], { token: 'jwks' })).refused?.status).toBe(503);
-    expect((await t.open(['a', 'secret'])).refused).toEqual({ status: 403, body: { code: 104, error: 'not allowed to subscribe to secret' } });
+    expect((await t.open(['a', 'secret'])).refused).toEqual({ status: 403, body: { code: 104, error: 'not allowed to subscribe to secret', ch: 'secret' } });
     expect(t.hub.acquired).toEqual([]);
     expect(t.node.count).toBe(0);
   });
@@ -186,8 +194,30 @@ describe('SseNode streams', () => {
     t.node.deliver(ch('a'), msg('a', 1));
     t.live('a', encodeFrameWithPayload({ t: FrameType.EphemeralMessage, ch: 'a', ts: 2, from: 'u' }, encodeValue('typing')));
     t.live('a', encodeServerFrame({ t: FrameType.Presence, ch: 'a', count: 3 }));
-    expect(plain.parsed().map((e) => e.event)).toEqual(['connected', 'message', 'ephemeral']);
-    expect(withPresence.parsed().map((e) => e.event)).toEqual(['connected', 'message', 'ephemeral', 'presence']);
+    expect(plain.parsed().map((e) => e.event)).toEqual(['connected', 'position', 'message', 'ephemeral']);
+    expect(withPresence.parsed().map((e) => e.event)).toEqual(['connected', 'position', 'message', 'ephemeral', 'presence']);
+  });
+
+  it('sends the start of every channel as `position` (its id the whole vector) before any message; `:0` for an empty channel', async () => {
+    const t = setup({ known: { b: { ep: 'k', seq: 9 } } });
+    let open!: () => void;
+    t.history.gate = new Promise((r) => (open = r));
+    const res = await t.open(['a', 'b', 'c'], { positions: [undefined, undefined, { ep: 'e1', seq: 0 }] });
+    // b's frame arrives while a's start is being read: held until the position event went out,
+    // and `connected` waits for every start too (what is published after it is delivered).
+    t.live('b', msg('b', 10, 'k'));
+    expect(res.text()).toBe('retry: 1000\n\n');
+    open();
+    await flush();
+    expect(res.parsed()).toEqual([
+      { event: 'connected', data: { client: 'c0', user: 'alice' } },
+      { id: ':0,k:9,e1:0', event: 'position', data: { positions: [{ ch: 'a', ep: '', seq: 0 }, { ch: 'b', ep: 'k', seq: 9 }, { ch: 'c', ep: 'e1', seq: 0 }] } },
+      { id: ':0,k:10,e1:0', event: 'message', data: { ch: 'b', seq: 10, ep: 'k', ts: 1, data: 'm10' } },
+    ]);
+    // Only the channel neither the node nor the client placed was asked for.
+    expect(t.history.positions).toBe(1);
+    t.live('a', msg('a', 1, 'e7'));
+    expect(res.parsed().at(-1)).toMatchObject({ id: 'e7:1,k:10,e1:0', data: { ch: 'a', seq: 1 } });
   });
 
   it('resumes from the ring: the missed messages, then live, each once', async () => {
@@ -208,7 +238,10 @@ describe('SseNode streams', () => {
     const ok = await t.open(['a'], { positions: [{ ep: 'e1', seq: 1 }] });
     expect(ok.parsed().filter((e) => e.event === 'message').map((e) => e.data.seq)).toEqual([2]);
     const gone = await t.open(['a'], { positions: [{ ep: 'old', seq: 9 }] });
-    expect(gone.parsed().at(-1)).toEqual({ event: 'unrecovered', data: { ch: 'a', ep: 'e1', seq: 2 } });
+    expect(gone.parsed().slice(-2)).toEqual([
+      { event: 'unrecovered', data: { ch: 'a', ep: 'e1', seq: 2 } },
+      { id: 'e1:2', event: 'position', data: { positions: [{ ch: 'a', ep: 'e1', seq: 2 }] } },
+    ]);
     t.live('a', msg('a', 3));
     expect(gone.parsed().at(-1)).toMatchObject({ id: 'e1:3', data: { seq: 3 } });
   });
@@ -233,7 +266,7 @@ describe('SseNode endings', () => {
     expect(t.presence.at(-1)).toBe('d c0');
     expect(t.node.count).toBe(0);
     t.live('a', msg('a', 1));
-    expect(res.parsed().map((e) => e.event)).toEqual(['connected']);
+    expect(res.parsed().map((e) => e.event)).toEqual(['connected', 'position']);
   });
 
   it('ends the streams of a channel whose heal failed with 4004', async () => {

@@ -6,7 +6,7 @@
 import { CloseCode, ErrorCode, type ChannelName } from '@cascade/protocol';
 import type { DrainingConnection } from './drain.js';
 import type { EdgeMetrics } from './metrics.js';
-import type { HistoryReader } from './resume.js';
+import type { ChannelPositions, HistoryReader } from './resume.js';
 import type { RecentFrames } from './ring.js';
 import type { Authenticate } from './session.js';
 import type { ChannelHub } from './subscriptions.js';
@@ -19,16 +19,23 @@ import { SseSession, type SseFanout, type SseSubscriber } from './sse-session.js
 export interface SseResponse extends SseOutput {
   /** The client went away before or while the stream was set up. */
   readonly aborted: boolean;
-  /** Refuses before the stream started: status and `{code, error}` as JSON. */
-  refuse(status: number, body: { code: number; error: string }): void;
+  /** Refuses before the stream started: status and `{code, error, ch?}` as JSON. */
+  refuse(status: number, body: SseRefusal): void;
   /** Routes the connection's events to the stream once it exists (uWS onWritable/onAborted). */
   bind(events: { writable(): void; aborted(): void }): void;
+}
+
+/** The JSON body of a refused `GET /v1/sse`; `ch`: the channel refused (403). */
+export interface SseRefusal {
+  code: number;
+  error: string;
+  ch?: string;
 }
 
 export interface SseNodeOptions {
   authenticate: Authenticate;
   hub: ChannelHub;
-  resume: { recent: RecentFrames; history: HistoryReader };
+  resume: { recent: RecentFrames; history: HistoryReader; positions?: ChannelPositions | undefined };
   /** Unsent bytes per stream before it is ended as too slow (EDGE_MAX_BACKPRESSURE). */
   maxUnsentBytes: number;
   keepaliveMs: number;
@@ -91,7 +98,7 @@ export class SseNode implements SseFanout {
     const identity = auth.identity;
     const forbidden = request.channels.find((ch) => !identity.may('subscribe', ch));
     if (forbidden !== undefined) {
-      res.refuse(403, { code: ErrorCode.PermissionDenied, error: `not allowed to subscribe to ${forbidden}` });
+      res.refuse(403, { code: ErrorCode.PermissionDenied, error: `not allowed to subscribe to ${forbidden}`, ch: forbidden });
       return;
     }
     let session: SseSession | undefined;

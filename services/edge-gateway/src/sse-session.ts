@@ -1,16 +1,18 @@
 // One SSE stream (`GET /v1/sse`): its channels are held through the node's hub like a
 // WebSocket's subscriptions (one NATS subscription per channel per node, refcounted), each
-// resumes from the client's position with the same catch-up as a WebSocket resume
-// (resume.ts), then receives the node's live fan-out. The stream ends with an `error` event
+// starts at the client's position, or at the channel's newest message for a channel without
+// one, with the same catch-up as a WebSocket subscribe (resume.ts); once every channel's
+// start is known it is sent as `event: position` with the whole vector as its id, then the
+// catch-ups run and the node's live fan-out follows. The stream ends with an `error` event
 // on token expiry, slowness, a failed heal or a lost permission, and with `reconnect` on
 // drain. Transport-free: it talks to an SseStream and ports, so it is unit-tested.
 import { CloseCode, ErrorCode, FrameType, type ChannelName } from '@cascade/protocol';
-import { resumeSubscription, type HistoryReader } from './resume.js';
+import { resumeSubscription, type ChannelPositions, type HistoryReader, type ResumeReply } from './resume.js';
 import type { RecentFrames } from './ring.js';
 import type { Identity } from './session.js';
 import type { ChannelHub } from './subscriptions.js';
 import type { PresenceReports } from './transport.js';
-import { errorEvent, formatPosition, KEEPALIVE, retryField, sseEvent, sseFrameOf, type SseFrame, type SsePosition, type SseRequest } from './sse.js';
+import { errorEvent, formatPosition, KEEPALIVE, positionEvent, retryField, sseEvent, sseFrameOf, type SseFrame, type SsePosition, type SseRequest } from './sse.js';
 import type { SseStream } from './sse-stream.js';
 
 /** One channel of one stream, as the node's live fan-out sees it. */
@@ -38,7 +40,7 @@ export interface SseSessionDeps {
   stream: Pick<SseStream, 'send' | 'finish' | 'drained' | 'isOpen'>;
   hub: ChannelHub;
   fanout: SseFanout;
-  resume: { recent: RecentFrames; history: HistoryReader };
+  resume: { recent: RecentFrames; history: HistoryReader; positions?: ChannelPositions | undefined };
   /** The reconnect delay announced first (`retry:`). */
   retryMs: number;
   presence?: PresenceReports | undefined;
@@ -65,6 +67,12 @@ export class SseSession {
   private expiryTimer: NodeJS.Timeout | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
   private reported = false;
+  /** Channels whose start is not known yet; at 0 `connected` and `position` go out and `started` settles. */
+  private unplaced = 0;
+  /** `connected`, then the `unrecovered` events: sent with `position` once every start is known. */
+  private opening: string[] = [];
+  private readonly started: Promise<void>;
+  private begin!: () => void;
 
   constructor(private readonly deps: SseSessionDeps) {
     this.channels = deps.request.channels;
@@ -72,6 +80,7 @@ export class SseSession {
     this.parts = this.positions.map(formatPosition);
     this.subscribers = this.channels.map((_, i) => new SseSubscriber(this, i));
     this.joined = this.channels.map(() => false);
+    this.started = new Promise((resolve) => (this.begin = resolve));
   }
 
   get clientId(): string {
@@ -105,7 +114,13 @@ export class SseSession {
     return true;
   }
 
-  /** Starts the stream: `retry`, `connected`, then each channel's catch-up or live delivery. */
+  /**
+   * Starts the stream: `retry`, then, once every channel's start is known, `connected`,
+   * `unrecovered` for each resume that was refused and one `position` event, then each
+   * channel's catch-up and live delivery. So every message published after the client saw
+   * `connected` is delivered, and no message goes out before `position`: every `id:` names
+   * every channel.
+   */
   start(): void {
     if (this.state !== 'acquired') return;
     this.state = 'open';
@@ -113,13 +128,13 @@ export class SseSession {
     this.deps.presence?.connect(clientId, identity.user);
     this.reported = this.deps.presence !== undefined;
     const exp = identity.expiresAt;
-    stream.send(retryField(this.deps.retryMs), sseEvent('connected', JSON.stringify(exp === undefined ? { client: clientId, user: identity.user } : { client: clientId, user: identity.user, exp })));
+    stream.send(retryField(this.deps.retryMs));
+    this.opening.push(sseEvent('connected', JSON.stringify(exp === undefined ? { client: clientId, user: identity.user } : { client: clientId, user: identity.user, exp })));
     this.scheduleExpiry();
+    this.unplaced = this.channels.length;
     for (let i = 0; i < this.channels.length; i++) {
       if (this.state !== 'open') return;
-      const since = this.positions[i];
-      if (since === undefined) this.join(i);
-      else void this.resume(i, since);
+      void this.resume(i, this.positions[i]);
     }
   }
 
@@ -199,22 +214,22 @@ export class SseSession {
     this.deps.presence?.join(this.deps.clientId, ch);
   }
 
-  /** Catch-up from the client's position, then live (resume.ts, as for a WebSocket `since`). */
-  private async resume(i: number, since: NonNullable<SsePosition>): Promise<void> {
+  /**
+   * Catch-up from the client's position, or from the channel's newest message when it has
+   * none, then live (resume.ts, as for a WebSocket subscribe). Each channel's catch-up waits
+   * until every channel's start is known and sent.
+   */
+  private async resume(i: number, since: SsePosition): Promise<void> {
     const ch = this.channels[i]!;
     const outcome = await resumeSubscription({
       channel: ch,
       since,
       recent: this.deps.resume.recent,
       history: this.deps.resume.history,
+      positions: this.deps.resume.positions,
       target: {
         current: () => this.state === 'open',
-        reply: (r) => {
-          if (r.recovered) return;
-          this.positions[i] = r.position;
-          this.parts[i] = formatPosition(r.position);
-          this.deps.stream.send(sseEvent('unrecovered', JSON.stringify({ ch, ep: r.position.ep, seq: r.position.seq })));
-        },
+        reply: (r) => this.placed(i, r),
         send: (frame) => {
           const f = sseFrameOf(ch, frame);
           if (f !== undefined) this.live(i, f);
@@ -223,10 +238,28 @@ export class SseSession {
         drained: () => this.deps.stream.drained(),
       },
     });
+    if (outcome.kind === 'live' && outcome.unplaced !== undefined) this.deps.onError?.(outcome.unplaced, `sse subscribe ${ch}: its start could not be read from history`);
     if (outcome.kind !== 'failed' || this.state !== 'open') return;
     this.deps.onError?.(outcome.error, `sse resume ${ch}`);
     // One channel cannot be dropped from a stream: the client reconnects and resumes it.
     this.fail(CloseCode.ServerError, `catch-up of ${ch} failed (history unavailable); reconnect and resume`, ch);
+  }
+
+  /** Channel `i`'s start is known; the last one sends `connected` ... `position` and lets every catch-up go. */
+  private placed(i: number, r: ResumeReply): Promise<void> {
+    if (r.recovered === false) {
+      this.opening.push(sseEvent('unrecovered', JSON.stringify({ ch: this.channels[i], ep: r.position.ep, seq: r.position.seq })));
+    }
+    if (r.recovered !== true && r.position !== undefined) {
+      this.positions[i] = r.position;
+      this.parts[i] = formatPosition(r.position);
+    }
+    if (--this.unplaced === 0 && this.state === 'open') {
+      this.deps.stream.send(...this.opening, positionEvent(this.channels, this.positions));
+      this.opening = [];
+      this.begin();
+    }
+    return this.started;
   }
 
   private scheduleExpiry(): void {
@@ -247,6 +280,8 @@ export class SseSession {
     if (this.state === 'closed') return;
     const held = this.state !== 'new';
     this.state = 'closed';
+    // Catch-ups waiting for the start see the stream is over and stop.
+    this.begin();
     clearTimeout(this.expiryTimer);
     clearTimeout(this.drainTimer);
     for (let i = 0; i < this.channels.length; i++) {

@@ -14,7 +14,7 @@ describe('position vectors', () => {
   });
 
   it('parses what it formats and refuses anything else', () => {
-    for (const v of [[{ ep: 'k3f9', seq: 17 }, undefined, { ep: 'x1', seq: 0 }], [undefined, undefined], [{ ep: 'a,b:c', seq: 9007199254740991 }]]) {
+    for (const v of [[{ ep: 'k3f9', seq: 17 }, undefined, { ep: 'x1', seq: 0 }], [undefined, undefined], [{ ep: 'a,b:c', seq: 9007199254740991 }], [{ ep: '', seq: 0 }, { ep: 'e', seq: 1 }]]) {
       expect(parsePositionVector(formatPositionVector(v), v.length)).toEqual({ ok: true, positions: v });
     }
     expect(parsePositionVector('', 1)).toEqual({ ok: true, positions: [undefined] });

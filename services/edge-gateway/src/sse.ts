@@ -13,7 +13,8 @@ export const KEEPALIVE = ': ka\n\n';
 
 /** Epochs longer than this are refused in a vector, as in a WebSocket `since`. */
 const MAX_EPOCH_LENGTH = 64;
-const ENTRY_RE = /^([^:,]+):(\d{1,16})$/;
+// The epoch may be empty: `:0` is the position of a channel without messages (BEFORE_FIRST).
+const ENTRY_RE = /^([^:,]*):(\d{1,16})$/;
 
 /**
  * One channel's part of a vector: `<ep>:<seq>`, or '' without a position. Epochs made by the
@@ -46,7 +47,7 @@ export function parsePositionVector(text: string, count: number): { ok: true; po
       ep = undefined;
     }
     const seq = m ? Number(m[2]) : NaN;
-    if (ep === undefined || ep.length > MAX_EPOCH_LENGTH || !Number.isSafeInteger(seq)) {
+    if (ep === undefined || ep.length > MAX_EPOCH_LENGTH || !Number.isSafeInteger(seq) || (ep === '' && seq !== 0)) {
       return { ok: false, error: `position ${JSON.stringify(part.slice(0, 80))} is not <epoch>:<seq>` };
     }
     positions.push({ ep, seq });
@@ -61,6 +62,19 @@ export function sseEvent(name: string | undefined, json: string, id?: string): s
 
 export function retryField(ms: number): string {
   return `retry: ${ms}\n\n`;
+}
+
+/**
+ * `event: position`, the first event after `connected` (and any `unrecovered`): where each
+ * channel starts, with the whole vector as its `id:`, so the browser's Last-Event-ID covers
+ * every channel before the first message arrives.
+ */
+export function positionEvent(channels: readonly ChannelName[], positions: readonly SsePosition[]): string {
+  const entries = channels.map((ch, i) => {
+    const p = positions[i];
+    return p === undefined ? { ch } : { ch, ep: p.ep, seq: p.seq };
+  });
+  return sseEvent('position', JSON.stringify({ positions: entries }), formatPositionVector(positions));
 }
 
 /** `event: error` (the stream ends after it). */

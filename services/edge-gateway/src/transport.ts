@@ -9,7 +9,8 @@ import { CloseCode, ErrorCode, FrameType, encodeServerFrame } from '@cascade/pro
 import type { DrainingConnection, DrainTarget } from './drain.js';
 import { SlowConsumerSweep } from './backpressure.js';
 import { uws } from './uws.js';
-import { Session, type ClientSocket, type SessionDeps } from './session.js';
+import { Session, type ClientSocket, type Identity, type SessionNode } from './session.js';
+import { Expiries } from './expiry.js';
 import { skipNotice } from './echo.js';
 import type { EdgeMetrics } from './metrics.js';
 import { toJson, type ServerApi } from './http-api.js';
@@ -17,7 +18,7 @@ import { corsHeaders, preflight, type CorsPolicy } from './cors.js';
 import { STATIC_PREFIX, type StaticFiles } from './static-files.js';
 import type { DevTokenReply } from './dev-tokens.js';
 import { parseSseRequest } from './sse.js';
-import { SseNode, type SseNodeOptions, type SseResponse } from './sse-hub.js';
+import { SseNode, type SseNodeOptions, type SseRefusal, type SseResponse } from './sse-hub.js';
 import type { SseChunk } from './sse-stream.js';
 
 export interface TransportOptions {
@@ -29,8 +30,8 @@ export interface TransportOptions {
   maxConnections: number;
   idleTimeoutMs: number;
   connectTimeoutMs: number;
-  /** Everything a session needs except its socket and id. */
-  session: Omit<SessionDeps, 'socket' | 'clientId'>;
+  /** What every session shares (the transport adds the node's expiry timer). */
+  session: Omit<SessionNode, 'expiries'>;
   ready(): boolean;
   health(): Record<string, unknown>;
   metrics: EdgeMetrics;
@@ -80,20 +81,15 @@ const SWEEP_TICK_MS = 25;
 const MAX_API_BODY_BYTES = 256 * 1024;
 const SWEEP_TICKS_PER_CYCLE = 10;
 
-interface SocketData {
-  session?: Session;
-  closed: boolean;
-  /** The connection was reported to presence (it has an identity). */
-  present?: boolean;
-  connectTimer?: NodeJS.Timeout;
-}
-
 export class Transport {
   private readonly app: TemplatedApp;
   private listenSocket: us_listen_socket | undefined;
-  private readonly sockets = new Set<WebSocket<SocketData>>();
+  /** Open sockets, dense (each knows its index: O(1) removal by moving the last one into its place). */
+  private readonly sockets: WebSocket<SocketData>[] = [];
   /** Open sockets by connection id, to find the publisher of an `echo: false` message. */
   private readonly byClient = new Map<string, WebSocket<SocketData>>();
+  /** Shared by every session of this node. */
+  private readonly sessionNode: SessionNode;
   private readonly nodeId = randomBytes(4).toString('hex');
   private nextClient = 0;
   private boundPort = 0;
@@ -104,13 +100,14 @@ export class Transport {
   private accepting = true;
 
   constructor(private readonly o: TransportOptions) {
+    this.sessionNode = { ...o.session, expiries: new Expiries(o.session.now) };
     this.sweep = new SlowConsumerSweep<WebSocket<SocketData>>(
       {
         connections: () => this.sockets,
         // A socket being closed still holds its buffer until the client reads it: count it.
         bufferedBytes: (ws) => ws.getBufferedAmount(),
         closeSlow: (ws) => {
-          if (ws.getUserData().closed) return;
+          if (ws.getUserData().c.closed) return;
           o.metrics.drops.inc({ reason: 'slow_consumer' });
           // Stop queueing live frames first, so the close frame follows what is buffered and
           // the buffer stops growing while the client reads its way to it.
@@ -141,20 +138,22 @@ export class Transport {
         const key = req.getHeader('sec-websocket-key');
         const protocol = req.getHeader('sec-websocket-protocol');
         const extensions = req.getHeader('sec-websocket-extensions');
-        res.upgrade<SocketData>({ closed: false }, key, protocol, extensions, context);
+        // uWS copies the user data's own properties onto its socket object: one property only,
+        // the connection (its state and the session's view of the socket).
+        res.upgrade<SocketData>({ c: new UwsConnection(this) }, key, protocol, extensions, context);
       },
       open: (ws) => this.open(ws),
       message: (ws, message, isBinary) => {
         o.metrics.framesIn.inc();
         // The ArrayBuffer is only valid during this call; decoding copies what it keeps.
-        ws.getUserData().session?.receive(new Uint8Array(message), isBinary);
+        ws.getUserData().c.session?.receive(new Uint8Array(message), isBinary);
       },
       close: (ws, code) => {
         o.metrics.disconnected(code);
-        const data = ws.getUserData();
+        const data = ws.getUserData().c;
         data.closed = true;
         clearTimeout(data.connectTimer);
-        this.sockets.delete(ws);
+        this.removeSocket(ws, data);
         if (data.session) this.byClient.delete(data.session.clientId);
         data.session?.closed();
         if (data.present && data.session) o.presence?.disconnect(data.session.clientId);
@@ -291,7 +290,8 @@ export class Transport {
   }
 
   private open(ws: WebSocket<SocketData>): void {
-    const data = ws.getUserData();
+    const data = ws.getUserData().c;
+    data.ws = ws;
     if (this.connections >= this.o.maxConnections) {
       // Closed with a code rather than refused at the upgrade, so the client knows to try
       // another node later instead of seeing a bare HTTP error.
@@ -300,22 +300,11 @@ export class Transport {
       ws.end(CloseCode.ConnectionLimit, 'node full: try again later or another node');
       return;
     }
-    this.sockets.add(ws);
+    data.index = this.sockets.length;
+    this.sockets.push(ws);
     this.o.metrics.connectionsOpened.inc();
     const clientId = this.newClientId();
-    const presence = this.o.presence;
-    const session = new Session({
-      ...this.o.session,
-      clientId,
-      onIdentified: (identity) => {
-        // Connected in time: the deadline's timer would only hold memory until it fired.
-        clearTimeout(data.connectTimer);
-        data.connectTimer = undefined;
-        data.present = true;
-        presence?.connect(clientId, identity.user);
-      },
-      socket: new UwsClientSocket(ws, data, clientId, this),
-    });
+    const session = new Session(this.sessionNode, data, clientId);
     data.session = session;
     this.byClient.set(clientId, ws);
     data.connectTimer = setTimeout(() => session.connectTimedOut(), this.o.connectTimeoutMs);
@@ -337,13 +326,13 @@ export class Transport {
     this.writeJson(res, status, body, origin);
   }
 
-  /** @internal for UwsClientSocket: counts a direct send's outcome. */
+  /** @internal for UwsConnection: counts a direct send's outcome. */
   countSend(sent: number): void {
     if (sent === 0) this.o.metrics.backpressure.inc();
     else if (sent === 2) this.o.metrics.drops.inc({ reason: 'backpressure_limit' });
   }
 
-  /** @internal for UwsClientSocket */
+  /** @internal for UwsConnection */
   get presenceReports(): PresenceReports | undefined {
     return this.o.presence;
   }
@@ -352,8 +341,8 @@ export class Transport {
    * Resolves once the socket's unsent bytes fall under a quarter of the backpressure limit
    * (or it closed), so a catch-up never pushes a socket over the limit by itself.
    */
-  /** @internal for UwsClientSocket */
-  async drained(ws: WebSocket<SocketData>, data: SocketData): Promise<void> {
+  /** @internal for UwsConnection */
+  async drained(ws: WebSocket<SocketData>, data: UwsConnection): Promise<void> {
     const low = this.o.maxBackpressureBytes / 4;
     while (!data.closed && ws.getBufferedAmount() > low) await new Promise((r) => setTimeout(r, 5));
   }
@@ -367,7 +356,7 @@ export class Transport {
     this.o.metrics.liveFrames.inc();
     this.o.metrics.framesOut.inc(this.app.numSubscribers(channel) + (this.sse?.deliver(channel, frame) ?? 0));
     const sender = excludeClient === undefined ? undefined : this.byClient.get(excludeClient);
-    if (sender === undefined || sender.getUserData().closed || !sender.isSubscribed(channel)) {
+    if (sender === undefined || sender.getUserData().c.closed || !sender.isSubscribed(channel)) {
       this.app.publish(channel, frame, true, false);
       return;
     }
@@ -384,8 +373,8 @@ export class Transport {
    */
   closeSubscribers(channel: ChannelName, code: number, reason: string): number {
     let n = this.sse?.closeSubscribers(channel, code, reason) ?? 0;
-    for (const ws of [...this.sockets]) {
-      if (ws.getUserData().closed || !ws.isSubscribed(channel)) continue;
+    for (const ws of this.sockets.slice()) {
+      if (ws.getUserData().c.closed || !ws.isSubscribed(channel)) continue;
       for (const topic of ws.getTopics()) ws.unsubscribe(topic);
       this.closeSocket(ws, code, reason);
       n++;
@@ -397,7 +386,7 @@ export class Transport {
   revalidateUsers(users: ReadonlySet<string>, reason: string): void {
     this.sse?.revalidateUsers(users, reason);
     for (const ws of this.sockets) {
-      const session = ws.getUserData().session;
+      const session = ws.getUserData().c.session;
       const user = session?.user;
       if (user !== undefined && users.has(user)) session!.revalidate(reason);
     }
@@ -430,13 +419,13 @@ export class Transport {
 
   /** WebSocket connections and SSE streams (open or being opened). */
   get connections(): number {
-    return this.sockets.size + (this.sse?.count ?? 0);
+    return this.sockets.length + (this.sse?.count ?? 0);
   }
 
   /** Stops accepting connections and closes every open one with 1001 (going away). */
   close(): void {
     this.stopAccepting();
-    for (const ws of [...this.sockets]) this.closeSocket(ws, CloseCode.GoingAway, 'server shutting down');
+    for (const ws of this.sockets.slice()) this.closeSocket(ws, CloseCode.GoingAway, 'server shutting down');
     for (const c of this.sse?.drainConnections() ?? []) c.close(CloseCode.GoingAway, 'server shutting down');
   }
 
@@ -447,8 +436,17 @@ export class Transport {
     this.listenSocket = undefined;
   }
 
+  private removeSocket(ws: WebSocket<SocketData>, data: UwsConnection): void {
+    const i = data.index;
+    if (this.sockets[i] !== ws) return;
+    const last = this.sockets.pop()!;
+    if (last === ws) return;
+    this.sockets[i] = last;
+    last.getUserData().c.index = i;
+  }
+
   private closeSocket(ws: WebSocket<SocketData>, code: number, reason: string): void {
-    const data = ws.getUserData();
+    const data = ws.getUserData().c;
     if (data.session) data.session.close(code, reason);
     else if (!data.closed) {
       data.closed = true;
@@ -460,7 +458,7 @@ export class Transport {
   drainTarget(): DrainTarget {
     const toConnection = (ws: WebSocket<SocketData>): DrainingConnection => ({
       advise: (delay) => {
-        if (!ws.getUserData().closed) ws.send(encodeServerFrame({ t: FrameType.Reconnect, delay, reason: 'server draining' }), true);
+        if (!ws.getUserData().c.closed) ws.send(encodeServerFrame({ t: FrameType.Reconnect, delay, reason: 'server draining' }), true);
       },
       close: (code, reason) => this.closeSocket(ws, code, reason),
     });
@@ -468,51 +466,69 @@ export class Transport {
     const sse = this.sse;
     return {
       stopAccepting: () => this.stopAccepting(),
-      connections: () => [...[...sockets].map(toConnection), ...(sse?.drainConnections() ?? [])],
+      connections: () => [...sockets.map(toConnection), ...(sse?.drainConnections() ?? [])],
       get openConnections() {
-        return sockets.size + (sse?.count ?? 0);
+        return sockets.length + (sse?.count ?? 0);
       },
     };
   }
 }
 
+/** uWS's user data of a socket (uWS copies it onto the socket object: keep it one property). */
+interface SocketData {
+  c: UwsConnection;
+}
+
 /**
- * A session's view of its uWS socket. A class rather than an object of closures: its
- * methods live once on the prototype, which matters at hundreds of thousands of connections.
- * Every method is a no-op once the socket closed (uWS forbids touching a closed socket).
+ * One WebSocket connection: its state and the session's view of its socket, in one object. A class rather than an object of closures: its methods live once on the
+ * prototype, which matters at hundreds of thousands of connections. Every method is a no-op
+ * once the socket closed (uWS forbids touching a closed socket).
  */
-class UwsClientSocket implements ClientSocket {
-  constructor(
-    private readonly ws: WebSocket<SocketData>,
-    private readonly data: SocketData,
-    private readonly clientId: string,
-    private readonly transport: Transport,
-  ) {}
+class UwsConnection implements ClientSocket {
+  /** Set when the socket opens (user data is made at the upgrade, before the socket exists). */
+  ws!: WebSocket<SocketData>;
+  closed = false;
+  /** The connection was reported to presence (it has an identity). */
+  present = false;
+  /** Its place in the transport's list of open sockets (-1: not in it). */
+  index = -1;
+  session: Session | undefined = undefined;
+  connectTimer: NodeJS.Timeout | undefined = undefined;
+
+  constructor(private readonly transport: Transport) {}
 
   send(frame: Uint8Array): void {
-    if (!this.data.closed) this.transport.countSend(this.ws.send(frame, true));
+    if (!this.closed) this.transport.countSend(this.ws.send(frame, true));
   }
 
   close(code: number, reason: string): void {
-    if (this.data.closed) return;
-    this.data.closed = true;
+    if (this.closed) return;
+    this.closed = true;
     this.ws.end(code, reason.slice(0, 120));
   }
 
   join(channel: ChannelName): void {
-    if (this.data.closed) return;
+    if (this.closed) return;
     this.ws.subscribe(channel);
-    if (this.data.present) this.transport.presenceReports?.join(this.clientId, channel);
+    if (this.present) this.transport.presenceReports?.join(this.session!.clientId, channel);
   }
 
   leave(channel: ChannelName): void {
-    if (this.data.closed) return;
+    if (this.closed) return;
     this.ws.unsubscribe(channel);
-    if (this.data.present) this.transport.presenceReports?.leave(this.clientId, channel);
+    if (this.present) this.transport.presenceReports?.leave(this.session!.clientId, channel);
   }
 
   drained(): Promise<void> {
-    return this.transport.drained(this.ws, this.data);
+    return this.transport.drained(this.ws, this);
+  }
+
+  identified(identity: Identity): void {
+    // Connected in time: the deadline's timer would only hold memory until it fired.
+    clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    this.present = true;
+    this.transport.presenceReports?.connect(this.session!.clientId, identity.user);
   }
 }
 
@@ -556,7 +572,7 @@ class UwsSseResponse implements SseResponse {
     this.events = events;
   }
 
-  refuse(status: number, body: { code: number; error: string }): void {
+  refuse(status: number, body: SseRefusal): void {
     if (this.done) return;
     if (this.started) {
       // Too late for a status: the stream is already flowing.
