@@ -1,16 +1,26 @@
-// Entry of `npm run bench` (full sizes) and `npm run bench:quick` (small sizes, < 2 min):
-// runs each scenario against each system in turn, one system at a time, and writes
-// bench/results/ (JSON, markdown, SVG). Options: --only=cascade,uws  --scenarios=fanout,idle
-// --subscribers=10000 (fan-out sizes)  --render=bench/results/<run>.json (only re-render
-// latest.md and the charts from a stored run). BENCH_HELPERS_CORE: see targets/targets.ts.
+// Entry of `npm run bench` (full sizes) and `npm run bench:quick` (small sizes, ~2 min of
+// scenarios on a quiet machine): runs each scenario against each system in turn, one system
+// at a time, and writes bench/results/ (JSON, markdown, SVG). Options: --only=cascade,uws
+// --scenarios=fanout,idle (fanout, pipeline, idle, storm, channels, resume)
+// --subscribers=10000 (fan-out sizes)  --no-save (print the tables, write nothing)
+// --render=bench/results/<run>.json (only re-render latest.md and the charts from a stored
+// run). BENCH_HELPERS_CORE: see targets/targets.ts.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { describeMachine } from './report/machine.js';
 import type { Results, RunError } from './report/results.js';
 import { renderStored, writeResults } from './report/write.js';
+import { renderMarkdown } from './report/markdown.js';
+import { runChannels } from './scenarios/channels.js';
 import { runFanout, type FanoutOptions } from './scenarios/fanout.js';
 import { runIdle } from './scenarios/idle.js';
 import { runPipeline } from './scenarios/pipeline.js';
+import { runResume } from './scenarios/resume.js';
+import { runStorm } from './scenarios/storm.js';
+import { LoadGenerator } from './load/generator.js';
 import { pin } from './system/proc.js';
+import { summariseProfile, type CpuProfile } from './tools/profile-summary.js';
 import { GENERATOR_CORE, type TargetName } from './targets/targets.js';
 
 const args = process.argv.slice(2);
@@ -18,17 +28,56 @@ const quick = args.includes('--quick');
 const opt = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]?.split(',').filter(Boolean);
 
 const SIZES = quick
-  ? { fanoutSubs: [1000], stepMs: 1000, maxDrainMs: 600, maxSteps: 7, maxRetries: 1, pipelineMs: 3000, idle: 5000, watchdogMs: 10 * 60_000 }
-  : // 18,000 idle connections: every server here is one process under the 20,000 open-files limit.
-    { fanoutSubs: [1000, 10_000], stepMs: 2000, maxDrainMs: 1500, maxSteps: 12, maxRetries: 2, pipelineMs: 10_000, idle: 18_000, watchdogMs: 45 * 60_000 };
-
+  ? {
+      fanoutSubs: [1000],
+      // Starts at 160 publishes/s (160k deliveries/s), where the fast systems begin to differ.
+      fanoutStart: 160_000,
+      channelsStart: 8000,
+      stepMs: 700,
+      maxDrainMs: 400,
+      maxSteps: 4,
+      maxRetries: 1,
+      pipelineMs: 2000,
+      idle: 5000,
+      settleMs: 1000,
+      idleMulti: undefined,
+      storm: 2000,
+      stormConcurrency: 32,
+      channels: { channels: 2000, perConnection: 2, maxSteps: 3 },
+      resume: { missed: 1000, trials: 2 },
+      watchdogMs: 10 * 60_000,
+    }
+  : {
+      fanoutSubs: [1000, 10_000],
+      fanoutStart: 40_000,
+      channelsStart: 4000,
+      stepMs: 2000,
+      maxDrainMs: 1500,
+      maxSteps: 12,
+      maxRetries: 2,
+      pipelineMs: 10_000,
+      // One server process may hold 20,000 open files: 19,000 connections is as far as one goes.
+      idle: 19_000,
+      settleMs: 2000,
+      // 50,000 over 3 server processes (Cascade: 3 edges behind one NATS; raw uWS: 3 copies).
+      idleMulti: { n: 50_000, instances: 3, targets: ['cascade', 'uws'] as TargetName[] },
+      storm: 19_000,
+      stormConcurrency: 64,
+      channels: { channels: 20_000, perConnection: 4, maxSteps: 10 },
+      resume: { missed: 1000, trials: 5 },
+      watchdogMs: 60 * 60_000,
+    };
 const FANOUT_TARGETS: TargetName[] = ['cascade', 'cascade-ephemeral', 'uws', 'ws', 'socketio', 'nats-ws'];
 // Cascade twice: anonymous (one shared channel, like the peers) and with tokens (+ personal channel).
 const IDLE_RUNS: [TargetName, boolean][] = [['cascade', false], ['cascade', true], ['uws', false], ['ws', false], ['socketio', false], ['nats-ws', false]];
 const only = opt('only') as TargetName[] | undefined;
 const subscribersOpt = opt('subscribers')?.map(Number);
 if (subscribersOpt?.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--subscribers takes positive integers, e.g. --subscribers=1000,10000');
-const scenarios = opt('scenarios') ?? ['fanout', 'pipeline', 'idle'];
+const ALL_SCENARIOS = ['fanout', 'pipeline', 'idle', 'storm', 'channels', 'resume'];
+const scenarios = opt('scenarios') ?? ALL_SCENARIOS;
+const unknown = scenarios.filter((x) => !ALL_SCENARIOS.includes(x));
+if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${ALL_SCENARIOS.join(', ')}`);
+const STORM_TARGETS: TargetName[] = ['cascade', 'uws', 'ws', 'socketio', 'nats-ws'];
 const selected = (list: TargetName[]) => list.filter((t) => only === undefined || only.includes(t));
 
 // Whatever happens, the run ends: children are killed by system/children.ts on exit.
@@ -60,8 +109,26 @@ const results: Results = {
   fanout: [],
   pipeline: [],
   idle: [],
+  storm: [],
+  channels: [],
+  resume: [],
+  durations: {},
   errors,
 };
+const durations = results.durations!;
+// One load generator (its worker processes) for the whole run: forking them per scenario
+// and system would cost more than some scenarios take.
+const gen = new LoadGenerator(GENERATOR_CORE);
+/** Runs one scenario and records its wall-clock time (the quick run's budget is about 2 minutes). */
+async function timed(name: string, f: () => Promise<void>): Promise<void> {
+  const began = performance.now();
+  try {
+    await f();
+  } finally {
+    durations[name] = Math.round((performance.now() - began) / 100) / 10;
+    process.stdout.write(`  (${name}: ${durations[name]} s)\n`);
+  }
+}
 
 async function attempt<T>(scenario: string, target: string, f: () => Promise<T>): Promise<T | undefined> {
   try {
@@ -77,34 +144,96 @@ async function attempt<T>(scenario: string, target: string, f: () => Promise<T>)
 process.stdout.write(`cascade bench (${results.mode}): ${machine.nproc} × ${machine.cpuModel}, Node ${machine.node}, ${machine.natsServer}, load ${machine.loadAverageAtStart.join(' ')}\n`);
 
 if (scenarios.includes('fanout')) {
-  for (const subscribers of subscribersOpt ?? SIZES.fanoutSubs) {
-    const o: FanoutOptions = { subscribers, stepMs: SIZES.stepMs, maxDrainMs: SIZES.maxDrainMs, maxSteps: SIZES.maxSteps, maxRetries: SIZES.maxRetries, startDeliveries: 40_000, p99LimitMs: 1000 };
-    process.stdout.write(`\n== fan-out, ${subscribers} subscribers\n`);
-    for (const t of selected(FANOUT_TARGETS)) {
-      const r = await attempt('fanout', `${t} ${subscribers}`, () => runFanout(t, o));
-      if (r !== undefined) results.fanout.push(r);
+  await timed('fanout', async () => {
+    for (const subscribers of subscribersOpt ?? SIZES.fanoutSubs) {
+      const o: FanoutOptions = { subscribers, stepMs: SIZES.stepMs, maxDrainMs: SIZES.maxDrainMs, maxSteps: SIZES.maxSteps, maxRetries: SIZES.maxRetries, startDeliveries: SIZES.fanoutStart, p99LimitMs: 1000 };
+      process.stdout.write(`\n== fan-out, ${subscribers} subscribers\n`);
+      for (const t of selected(FANOUT_TARGETS)) {
+        const r = await attempt('fanout', `${t} ${subscribers}`, () => runFanout(gen, t, o));
+        if (r !== undefined) results.fanout.push(r);
+      }
     }
-  }
+  });
 }
 
 if (scenarios.includes('pipeline') && selected(['cascade']).length > 0) {
-  process.stdout.write('\n== Cascade pipeline latency, 1000 subscribers\n');
-  const runs = await attempt('pipeline', 'cascade', () => runPipeline({ subscribers: 1000, rates: [100, 1000], durationMs: SIZES.pipelineMs }));
-  if (runs !== undefined) results.pipeline.push(...runs);
+  await timed('pipeline', async () => {
+    process.stdout.write('\n== Cascade pipeline latency, 1000 subscribers (+ 1 subscriber, + the raw uWS floor)\n');
+    const runs = await attempt('pipeline', 'cascade', () => runPipeline(gen, { subscribers: 1000, rates: [100, 1000], durationMs: SIZES.pipelineMs, baseline: selected(['uws']).length > 0 }));
+    if (runs !== undefined) results.pipeline.push(...runs);
+  });
 }
 
 if (scenarios.includes('idle')) {
-  process.stdout.write(`\n== idle density, ${SIZES.idle} connections\n`);
-  for (const [t, auth] of IDLE_RUNS.filter(([t]) => selected([t]).length > 0)) {
-    const r = await attempt('idle', `${t}${auth ? ' (token)' : ''}`, () => runIdle(t, SIZES.idle, auth));
-    if (r !== undefined) {
-      results.idle.push(r);
-      process.stdout.write(`    ${r.label}: ${(r.bytesPerConnection / 1024).toFixed(1)} KiB per connection\n`);
+  await timed('idle', async () => {
+    process.stdout.write(`\n== idle density, ${SIZES.idle} connections\n`);
+    for (const [t, auth] of IDLE_RUNS.filter(([t]) => selected([t]).length > 0)) {
+      const r = await attempt('idle', `${t}${auth ? ' (token)' : ''}`, () => runIdle(gen, t, SIZES.idle, { auth, settleMs: SIZES.settleMs }));
+      if (r !== undefined) {
+        results.idle.push(r);
+        process.stdout.write(`    ${r.label}: ${(r.bytesPerConnection / 1024).toFixed(1)} KiB per connection\n`);
+      }
     }
-  }
+    const m = SIZES.idleMulti;
+    if (m !== undefined) {
+      process.stdout.write(`\n== idle density, ${m.n} connections over ${m.instances} server processes\n`);
+      for (const t of selected(m.targets)) {
+        const r = await attempt('idle', `${t} ×${m.instances}`, () => runIdle(gen, t, m.n, { instances: m.instances, settleMs: SIZES.settleMs }));
+        if (r !== undefined) {
+          results.idle.push(r);
+          process.stdout.write(`    ${r.label}: ${(r.bytesPerConnection / 1024).toFixed(1)} KiB per connection\n`);
+        }
+      }
+    }
+  });
+}
+
+if (scenarios.includes('storm')) {
+  await timed('storm', async () => {
+    process.stdout.write(`\n== connection storm, ${SIZES.storm} authenticated connects\n`);
+    for (const t of selected(STORM_TARGETS)) {
+      const r = await attempt('storm', t, () => runStorm(gen, t, SIZES.storm, SIZES.stormConcurrency));
+      if (r !== undefined) {
+        results.storm!.push(r);
+        process.stdout.write(`    ${r.label}: ${Math.round(r.connectsPerSec)} connects/s, handshake p50 ${r.handshake.p50Ms.toFixed(1)} ms, p99 ${r.handshake.p99Ms.toFixed(1)} ms, ${Math.round(r.connectsPerServerCpuSec)} connects per server CPU-s\n`);
+      }
+    }
+  });
+}
+
+if (scenarios.includes('channels')) {
+  await timed('channels', async () => {
+    const c = SIZES.channels;
+    process.stdout.write(`\n== many small channels: ${c.channels} channels × 2 subscribers (${(2 * c.channels) / c.perConnection} connections, ${c.perConnection} channels each)\n`);
+    for (const t of selected(FANOUT_TARGETS)) {
+      const r = await attempt('channels', t, () =>
+        runChannels(gen, t, { channels: c.channels, perConnection: c.perConnection, stepMs: SIZES.stepMs, maxDrainMs: SIZES.maxDrainMs, maxSteps: c.maxSteps, maxRetries: SIZES.maxRetries, startDeliveries: SIZES.channelsStart, p99LimitMs: 1000 }),
+      );
+      if (r !== undefined) results.channels!.push(r);
+    }
+  });
+}
+
+if (scenarios.includes('resume') && selected(['cascade']).length > 0) {
+  await timed('resume', async () => {
+    process.stdout.write(`\n== resume: catching up ${SIZES.resume.missed} missed messages\n`);
+    const r = await attempt('resume', 'cascade', () => runResume(SIZES.resume));
+    if (r !== undefined) results.resume!.push(...r);
+  });
 }
 
 results.finishedAt = new Date().toISOString();
 results.loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
-process.stdout.write(`\n${writeResults(results)}`);
+await gen.stop();
+// Profiles written by the services (BENCH_PROFILE_DIR): a short text summary next to each.
+const profileDir = process.env.BENCH_PROFILE_DIR;
+if (profileDir) {
+  for (const f of readdirSync(profileDir).filter((n) => n.endsWith('.cpuprofile'))) {
+    const top = join(profileDir, f.replace(/\.cpuprofile$/, '.top.txt'));
+    if (!existsSync(top)) writeFileSync(top, summariseProfile(JSON.parse(readFileSync(join(profileDir, f), 'utf8')) as CpuProfile, 30));
+  }
+  process.stdout.write(`\nCPU profiles and their summaries (*.top.txt) are in ${profileDir}\n`);
+}
+durations.total = Math.round(Object.values(durations).reduce((a, b) => a + b, 0) * 10) / 10;
+process.stdout.write(`\n${args.includes('--no-save') ? renderMarkdown(results) : writeResults(results)}`);
 process.exitCode = errors.length > 0 ? 1 : 0;

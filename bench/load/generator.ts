@@ -5,7 +5,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { track, stopChild } from '../system/children.js';
 import { pin } from '../system/proc.js';
-import type { DialectName } from './dialects.js';
+import type { DialectName, Role } from './dialects.js';
 import { Histogram } from './histogram.js';
 import type { OpenResult, PublishResult, Reply, Request, Stats } from './protocol.js';
 
@@ -90,9 +90,32 @@ export class LoadGenerator {
     return new Worker(child);
   }
 
+  /** Worker processes `count` connections are spread over. */
+  private workersFor(count: number): number {
+    return Math.max(1, Math.ceil(count / MAX_CONNS_PER_WORKER), Math.min(MAX_WORKERS, Math.ceil(count / TARGET_CONNS_PER_WORKER)));
+  }
+
+  /** Starts (and waits for) the worker processes `count` connections will need, so that forking them is not timed. */
+  async prepare(count: number): Promise<void> {
+    const workers = this.workersFor(count);
+    while (this.subs.length < workers) this.subs.push(this.spawn());
+    await Promise.all(this.subs.map((w) => w.request({ op: 'stats' })));
+  }
+
   /** Opens `count` ready subscribers on `ch`, printing a progress line while it ramps up. */
-  async subscribe(t: Target, ch: string, count: number, label: string): Promise<OpenResult> {
-    const workers = Math.max(1, Math.ceil(count / MAX_CONNS_PER_WORKER), Math.min(MAX_WORKERS, Math.ceil(count / TARGET_CONNS_PER_WORKER)));
+  subscribe(t: Target, ch: string, count: number, label: string): Promise<OpenResult> {
+    return this.open(t, { role: 'sub', ch, count, label });
+  }
+
+  /**
+   * Opens `count` connections that are ready in `role` (subscribed, or only through the
+   * handshake for 'conn'), `concurrency` at a time per worker process (default 32), spread
+   * over the subscriber workers; with `spread`, subscribers get the many-small-channels
+   * layout over `<ch>0` … `<ch><spread.count-1>`.
+   */
+  async open(t: Target, o: { role: Role; ch: string; count: number; label: string; concurrency?: number; spread?: { count: number; perConnection: number } }): Promise<OpenResult> {
+    const { count, label } = o;
+    const workers = this.workersFor(count);
     while (this.subs.length < workers) this.subs.push(this.spawn());
     const shares = this.subs.slice(0, workers).map((_, i) => Math.floor(count / workers) + (i < count % workers ? 1 : 0));
     const progress = shares.map(() => ({ opened: 0, failed: 0 }));
@@ -101,10 +124,11 @@ export class LoadGenerator {
     const line = () => {
       if (Date.now() - printed < 1000) return;
       printed = Date.now();
-      const o = progress.reduce((a, p) => a + p.opened, 0);
-      const f = progress.reduce((a, p) => a + p.failed, 0);
-      process.stdout.write(`\r  ${label}: ${o}/${count} connected, ${f} failed, ${((Date.now() - started) / 1000).toFixed(1)} s   `);
+      const opened = progress.reduce((a, p) => a + p.opened, 0);
+      const failed = progress.reduce((a, p) => a + p.failed, 0);
+      process.stdout.write(`\r  ${label}: ${opened}/${count} connected, ${failed} failed, ${((Date.now() - started) / 1000).toFixed(1)} s   `);
     };
+    const base = this.nextIndex;
     const results = await Promise.all(
       shares.map((n, i) => {
         const w = this.subs[i]!;
@@ -114,14 +138,30 @@ export class LoadGenerator {
         };
         const first = this.nextIndex;
         this.nextIndex += n;
-        return w.request<OpenResult>({ op: 'open', host: t.host, port: t.port, dialect: t.dialect, role: 'sub', ch, count: n, first, concurrency: 32, hs256Secret: t.hs256Secret });
+        return w.request<OpenResult>({
+          op: 'open',
+          host: t.host,
+          port: t.port,
+          dialect: t.dialect,
+          role: o.role,
+          ch: o.ch,
+          ...(o.spread ? { spread: { ...o.spread, base } } : {}),
+          count: n,
+          first,
+          concurrency: o.concurrency ?? 32,
+          hs256Secret: t.hs256Secret,
+        });
       }),
     );
+    const hist = new Histogram();
+    for (const x of results) hist.add(x.hist, x.maxUs);
     const r: OpenResult = {
       opened: results.reduce((a, x) => a + x.opened, 0),
       failed: results.reduce((a, x) => a + x.failed, 0),
       errors: results.flatMap((x) => x.errors).slice(0, 5),
       ms: Date.now() - started,
+      hist: Array.from(hist.counts),
+      maxUs: hist.max,
     };
     process.stdout.write(`\r  ${label}: ${r.opened}/${count} connected, ${r.failed} failed, ${(r.ms / 1000).toFixed(1)} s   \n`);
     return r;
@@ -133,9 +173,10 @@ export class LoadGenerator {
     if (r.opened !== 1) throw new Error(`publisher could not connect: ${r.errors.join('; ')}`);
   }
 
-  publish(rate: number, durationMs: number): Promise<PublishResult> {
+  /** `spread`: round-robin over `<ch>0` … `<ch><spread-1>` (the many-small-channels layout). */
+  publish(rate: number, durationMs: number, spread?: number): Promise<PublishResult> {
     if (this.publisher === undefined) throw new Error('openPublisher first');
-    return this.publisher.request<PublishResult>({ op: 'publish', rate, durationMs }, durationMs + 30_000);
+    return this.publisher.request<PublishResult>({ op: 'publish', rate, durationMs, ...(spread === undefined ? {} : { spread }) }, durationMs + 30_000);
   }
 
   /** Starts counting afresh; payloads sent before `sinceUs` (monotonic µs) no longer count. */
@@ -159,6 +200,11 @@ export class LoadGenerator {
 
   pids(): number[] {
     return [...this.subs, ...(this.publisher ? [this.publisher] : [])].map((w) => w.child.pid ?? -1);
+  }
+
+  /** Closes every connection but keeps the worker processes (a scenario's next phase reuses them). */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.subs, ...(this.publisher ? [this.publisher] : [])].map((w) => w.request({ op: 'close' })));
   }
 
   /** Closes every connection and stops every worker, whatever state they are in. */

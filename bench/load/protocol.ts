@@ -1,6 +1,19 @@
 // The messages between the bench orchestrator and its generator worker processes.
 import type { DialectName, Role } from './dialects.js';
 
+/**
+ * Many small channels: connection number i (counted from the layout's first connection)
+ * subscribes to channels `<ch><(i·perConnection + j) mod count>` for j < perConnection, so
+ * each of the `count` channels gets exactly two subscribers (count = connections ·
+ * perConnection / 2), like direct messages between pairs of users.
+ */
+export interface ChannelSpread {
+  count: number;
+  perConnection: number;
+  /** Global index of the layout's first connection. */
+  base: number;
+}
+
 export interface OpenRequest {
   op: 'open';
   host: string;
@@ -8,6 +21,7 @@ export interface OpenRequest {
   dialect: DialectName;
   role: Role;
   ch: string;
+  spread?: ChannelSpread;
   count: number;
   /** Global index of the first connection: spreads source addresses and names users. */
   first: number;
@@ -18,7 +32,8 @@ export interface OpenRequest {
 
 export type Request =
   | OpenRequest
-  | { op: 'publish'; rate: number; durationMs: number }
+  /** `spread`: publish round-robin over channels `<ch>0` … `<ch><spread-1>` instead of `ch`. */
+  | { op: 'publish'; rate: number; durationMs: number; spread?: number }
   | { op: 'reset'; sinceUs: number }
   | { op: 'stats' }
   | { op: 'close' };
@@ -28,6 +43,9 @@ export interface OpenResult {
   failed: number;
   errors: string[];
   ms: number;
+  /** Handshake time of each opened connection (TCP connect → ready), histogram counts in µs. */
+  hist: number[];
+  maxUs: number;
 }
 
 export interface PublishResult {

@@ -14,6 +14,8 @@ const PUBLISH_TICK_MS = 5;
 interface Conn {
   ws: RawWs;
   driver: Driver;
+  /** The channel it was opened for (a publisher's default target). */
+  ch: string;
 }
 
 const conns: Conn[] = [];
@@ -45,14 +47,26 @@ function localAddress(index: number): string {
   return `127.0.0.${1 + (index % 250)}`;
 }
 
-async function openOne(r: OpenRequest, index: number): Promise<Conn> {
-  const driver = driverFor(r.dialect, { role: r.role, ch: r.ch, index, hs256Secret: r.hs256Secret });
+/** Connection `index`'s channels in a many-small-channels layout (see ChannelSpread). */
+function spreadChannels(r: OpenRequest, index: number): string[] | undefined {
+  const s = r.spread;
+  if (s === undefined) return undefined;
+  const i = index - s.base;
+  return Array.from({ length: s.perConnection }, (_, j) => `${r.ch}${(i * s.perConnection + j) % s.count}`);
+}
+
+async function openOne(r: OpenRequest, index: number, handshakes: Histogram): Promise<Conn> {
+  const began = nowUs();
+  const channels = spreadChannels(r, index);
+  const driver = driverFor(r.dialect, { role: r.role, ch: r.ch, index, hs256Secret: r.hs256Secret, ...(channels ? { channels } : {}) });
   let readyResolve!: () => void;
   let readyReject!: (e: Error) => void;
   const ready = new Promise<void>((res, rej) => {
     readyResolve = res;
     readyReject = rej;
   });
+  // The server may refuse before `await ready` below is reached: never an unhandled rejection.
+  ready.catch(() => {});
   let isReady = false;
   let connRef: Conn | undefined;
   const ws = await RawWs.open(
@@ -83,7 +97,8 @@ async function openOne(r: OpenRequest, index: number): Promise<Conn> {
   } finally {
     clearTimeout(timer);
   }
-  connRef = { ws, driver };
+  handshakes.recordUs(nowUs() - began);
+  connRef = { ws, driver, ch: r.ch };
   return connRef;
 }
 
@@ -93,13 +108,14 @@ async function open(r: OpenRequest): Promise<OpenResult> {
   let opened = 0;
   let failed = 0;
   const errors = new Map<string, number>();
+  const handshakes = new Histogram();
   let lastProgress = Date.now();
   // `concurrency` lanes each open connections one after another: bounded by `count`.
   const lane = async () => {
     while (next < r.count) {
       const i = next++;
       try {
-        conns.push(await openOne(r, r.first + i));
+        conns.push(await openOne(r, r.first + i, handshakes));
         opened += 1;
       } catch (e) {
         failed += 1;
@@ -113,11 +129,15 @@ async function open(r: OpenRequest): Promise<OpenResult> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(r.concurrency, r.count) }, lane));
-  return { opened, failed, errors: [...errors].map(([m, n]) => `${n}× ${m}`).slice(0, 5), ms: Date.now() - started };
+  return { opened, failed, errors: [...errors].map(([m, n]) => `${n}× ${m}`).slice(0, 5), ms: Date.now() - started, hist: Array.from(handshakes.counts), maxUs: handshakes.max };
 }
 
-/** Sends `rate` publishes per second, spread over ticks, for `durationMs`, from the first connection. */
-function publish(rate: number, durationMs: number): Promise<PublishResult> {
+/**
+ * Sends `rate` publishes per second, spread over ticks, for `durationMs`, from the first
+ * connection: to its channel, or round-robin over `<ch>0` … `<ch><spread-1>`.
+ */
+let nextSpread = 0;
+function publish(rate: number, durationMs: number, spread: number | undefined): Promise<PublishResult> {
   const c = conns[0];
   if (c === undefined) return Promise.reject(new Error('no publisher connection'));
   const acks0 = c.driver.acks;
@@ -132,15 +152,22 @@ function publish(rate: number, durationMs: number): Promise<PublishResult> {
       if (due > sent) {
         const batch: Uint8Array[] = [];
         const t0 = nowUs();
-        for (; sent < due; sent++) batch.push(c.driver.publishFrame(makePayload(t0)));
+        for (; sent < due; sent++) {
+          let ch = c.ch;
+          if (spread !== undefined) {
+            ch = `${c.ch}${nextSpread}`;
+            nextSpread = (nextSpread + 1) % spread;
+          }
+          batch.push(c.driver.publishFrame(makePayload(t0), ch));
+        }
         c.ws.sendMany(batch);
       }
       if (sent >= total || elapsed >= durationMs + 1000) {
         clearInterval(timer);
-        // Replies still in flight get a moment to be counted.
+        // Replies still in flight get a moment to be counted (the step's drain waits longer).
         setTimeout(
           () => resolve({ sent, acks: c.driver.acks - acks0, errors: c.driver.errors - errors0, backlogBytes: c.ws.bufferedBytes }),
-          200,
+          50,
         );
       }
     };
@@ -161,7 +188,7 @@ async function handle(req: Request): Promise<unknown> {
     case 'open':
       return open(req);
     case 'publish':
-      return publish(req.rate, req.durationMs);
+      return publish(req.rate, req.durationMs, req.spread);
     case 'reset':
       sinceUs = req.sinceUs;
       delivered = 0;
@@ -171,7 +198,14 @@ async function handle(req: Request): Promise<unknown> {
     case 'stats':
       return stats();
     case 'close':
+      // The next scenario starts from nothing: no connections, no counts.
       closeAll();
+      delivered = 0;
+      stale = 0;
+      sinceUs = 0;
+      lost = 0;
+      lostReasons.clear();
+      hist.reset();
       return null;
   }
 }

@@ -17,6 +17,12 @@ const OP_BIN = 0x2;
 const OP_CLOSE = 0x8;
 const OP_PING = 0x9;
 const MAX_HEADER_BYTES = 8192;
+/**
+ * One read buffer for every socket of the process (`onread`): the kernel's bytes land in it
+ * and are parsed at once, without the stream machinery's allocation and 'data' event per
+ * read. Whatever must outlive the callback (a partial frame, fragments) is copied.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 
 export class RawWs {
   private buf: Buffer | undefined;
@@ -34,8 +40,15 @@ export class RawWs {
   /** Connects and upgrades; rejects on refusal, a non-101 answer or after `timeoutMs`. */
   static open(o: { host: string; port: number; path: string; localAddress?: string; timeoutMs: number }, h: WsHandlers): Promise<RawWs> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: o.host, port: o.port, localAddress: o.localAddress, noDelay: true });
-      const ws = new RawWs(socket, h);
+      let ws!: RawWs;
+      const socket = connect({
+        host: o.host,
+        port: o.port,
+        localAddress: o.localAddress,
+        noDelay: true,
+        onread: { buffer: READ_BUFFER, callback: (n: number, buf: Uint8Array) => ws.onRead(buf.subarray(0, n) as Buffer) !== false },
+      });
+      ws = new RawWs(socket, h);
       let settled = false;
       const fail = (why: string) => {
         if (settled) return;
@@ -54,9 +67,8 @@ export class RawWs {
       });
       socket.on('error', (e) => (settled ? ws.end(`socket error: ${e.message}`) : fail(e.message)));
       socket.on('close', () => (settled ? ws.end('socket closed') : fail('closed before upgrade')));
-      socket.on('data', (chunk: Buffer) => {
-        if (ws.upgraded) return ws.onData(chunk);
-        ws.buf = ws.buf === undefined ? chunk : Buffer.concat([ws.buf, chunk]);
+      ws.onUpgradeData = (chunk: Buffer) => {
+        ws.buf = ws.buf === undefined ? Buffer.from(chunk) : Buffer.concat([ws.buf, chunk]);
         const end = ws.buf.indexOf('\r\n\r\n');
         if (end < 0) {
           if (ws.buf.length > MAX_HEADER_BYTES) fail('upgrade response too large');
@@ -71,8 +83,17 @@ export class RawWs {
         clearTimeout(timer);
         resolve(ws);
         if (rest.length > 0) ws.onData(rest);
-      });
+      };
     });
+  }
+
+  private onUpgradeData: (chunk: Buffer) => void = () => {};
+
+  /** Bytes read from the socket; `chunk` is a view of the shared read buffer, valid only now. */
+  private onRead(chunk: Buffer): boolean {
+    if (this.upgraded) this.onData(chunk);
+    else this.onUpgradeData(chunk);
+    return true;
   }
 
   get bufferedBytes(): number {

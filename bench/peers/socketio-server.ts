@@ -1,17 +1,26 @@
 // Peer (d): Socket.IO 4 with the msgpack parser, WebSocket transport only, room broadcast.
-// A subscriber joins the room named in the handshake query (?ch=), a publisher's 'p' events
-// are emitted to the room named by ?pub=.
+// A subscriber joins the rooms named in the handshake query (?ch=a,b); a publisher's
+// ('p', room, data) events are emitted to that room. With PEER_JWT_SECRET a middleware
+// checks the HS256 token from the CONNECT packet's `auth`, as Socket.IO apps do.
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
 import parser from 'socket.io-msgpack-parser';
+import { authRequired, verifyToken } from './jwt.js';
 
 const http = createServer();
 const io = new Server(http, { parser, transports: ['websocket'], perMessageDeflate: false, serveClient: false });
 
+if (authRequired) {
+  io.use((socket, next) => {
+    const token = (socket.handshake.auth as { token?: string }).token;
+    next(verifyToken(token) === undefined ? new Error('unauthorized') : undefined);
+  });
+}
+
 io.on('connection', (socket) => {
   const { ch, pub } = socket.handshake.query;
-  if (typeof ch === 'string') void socket.join(ch);
-  if (typeof pub === 'string') socket.on('p', (data: Buffer) => io.to(pub).emit('m', data));
+  if (typeof ch === 'string') for (const room of ch.split(',').filter(Boolean)) void socket.join(room);
+  if (typeof pub === 'string') socket.on('p', (room: string, data: Buffer) => io.to(room).emit('m', data));
   socket.emit('ok');
 });
 http.listen(Number(process.env.PORT), '127.0.0.1', () => process.stdout.write('peer ready\n'));

@@ -1,15 +1,19 @@
 // Peer (b), the ceiling: uWebSockets.js topic publish with nothing behind it. A subscriber
-// names its channel in the URL (?ch=), a publisher its target (?pub=); each binary message
-// from a publisher is published to the topic as is. Limits match the edge's defaults.
+// names its channels in the URL (?ch=a,b), a publisher its target (?pub=<ch>, or ?pub=* to
+// name the channel in each message: one length byte, the name, the payload); each binary
+// message from a publisher is published to the topic as is. With PEER_JWT_SECRET every
+// connection must bring a valid HS256 token (?token=), checked at the upgrade. Limits match
+// the edge's defaults.
 import { createRequire } from 'node:module';
 import type * as UWS from 'uWebSockets.js';
+import { authRequired, verifyToken } from './jwt.js';
 
 const require = createRequire(import.meta.url);
 const uws = require('uWebSockets.js') as typeof UWS;
 const native = Object.values(require.cache).some((m) => m?.filename.endsWith('.node') && m.exports === uws);
 
 interface UserData {
-  ch: string;
+  ch: string[];
   pub: string;
 }
 
@@ -24,8 +28,12 @@ app.ws<UserData>('/*', {
   upgrade(res, req, ctx) {
     // Request data must be copied before upgrade returns (uWS frees it afterwards).
     const q = new URLSearchParams(req.getQuery() ?? '');
+    if (authRequired && verifyToken(q.get('token')) === undefined) {
+      res.writeStatus('401 Unauthorized').end();
+      return;
+    }
     res.upgrade<UserData>(
-      { ch: q.get('ch') ?? '', pub: q.get('pub') ?? '' },
+      { ch: (q.get('ch') ?? '').split(',').filter(Boolean), pub: q.get('pub') ?? '' },
       req.getHeader('sec-websocket-key'),
       req.getHeader('sec-websocket-protocol'),
       req.getHeader('sec-websocket-extensions'),
@@ -34,12 +42,19 @@ app.ws<UserData>('/*', {
   },
   open(ws) {
     const d = ws.getUserData();
-    if (d.ch !== '') ws.subscribe(d.ch);
+    for (const ch of d.ch) ws.subscribe(ch);
     ws.send('ok', false);
   },
   message(ws, msg, isBinary) {
     const d = ws.getUserData();
-    if (isBinary && d.pub !== '') app.publish(d.pub, msg, true, false);
+    if (!isBinary || d.pub === '') return;
+    if (d.pub !== '*') {
+      app.publish(d.pub, msg, true, false);
+      return;
+    }
+    const b = new Uint8Array(msg);
+    const n = b[0] ?? 0;
+    app.publish(Buffer.from(b.subarray(1, 1 + n)).toString('latin1'), b.subarray(1 + n), true, false);
   },
 });
 app.listen('127.0.0.1', Number(process.env.PORT), (token) => {

@@ -1,24 +1,38 @@
 // Peer (c): the `ws` package as most apps use it: a Set of sockets per room and a loop that
 // sends each published message to every member. permessage-deflate is off, as in Cascade.
+// Same URL scheme as the uWS peer (?ch=a,b, ?pub=<ch> or ?pub=*, ?token= with PEER_JWT_SECRET).
 import { WebSocketServer, type WebSocket } from 'ws';
+import { authRequired, verifyToken } from './jwt.js';
 
 const rooms = new Map<string, Set<WebSocket>>();
-const wss = new WebSocketServer({ host: '127.0.0.1', port: Number(process.env.PORT), perMessageDeflate: false, maxPayload: 64 * 1024 });
+const wss = new WebSocketServer({
+  host: '127.0.0.1',
+  port: Number(process.env.PORT),
+  perMessageDeflate: false,
+  maxPayload: 64 * 1024,
+  // The token is checked before the upgrade, as the uWS peer and Cascade's edge do.
+  verifyClient: authRequired ? (info: { req: { url?: string } }) => verifyToken(new URL(info.req.url ?? '/', 'http://x').searchParams.get('token')) !== undefined : undefined,
+});
+
+const sendTo = (ch: string, data: Buffer | Uint8Array) => {
+  for (const peer of rooms.get(ch) ?? []) peer.send(data, { binary: true });
+};
 
 wss.on('connection', (ws, req) => {
   const q = new URL(req.url ?? '/', 'http://x').searchParams;
-  const ch = q.get('ch');
   const pub = q.get('pub');
-  if (ch !== null) {
+  for (const ch of (q.get('ch') ?? '').split(',').filter(Boolean)) {
     let room = rooms.get(ch);
     if (room === undefined) rooms.set(ch, (room = new Set()));
     room.add(ws);
     ws.once('close', () => room.delete(ws));
   }
   if (pub !== null) {
-    ws.on('message', (data, isBinary) => {
+    ws.on('message', (data: Buffer, isBinary) => {
       if (!isBinary) return;
-      for (const peer of rooms.get(pub) ?? []) peer.send(data, { binary: true });
+      if (pub !== '*') return sendTo(pub, data);
+      const n = data[0] ?? 0;
+      sendTo(data.toString('latin1', 1, 1 + n), data.subarray(1 + n));
     });
   }
   ws.on('error', (e) => process.stderr.write(`ws peer: socket error ${e.message}\n`));

@@ -1,6 +1,9 @@
 // Renders a run as markdown: one table per scenario with each peer's figure and Cascade's
 // ratio to it, then the issue's targets marked met or missed.
+import type { ChannelsResult } from '../scenarios/channels.js';
 import type { FanoutResult } from '../scenarios/fanout.js';
+import type { PipelineRun } from '../scenarios/pipeline.js';
+import type { StormResult } from '../scenarios/storm.js';
 import type { Results } from './results.js';
 
 const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v < 10 ? v.toFixed(2) : v.toFixed(0));
@@ -62,19 +65,27 @@ export function renderMarkdown(r: Results): string {
   for (const n of sizes) {
     lines.push(`## Broadcast fan-out, one channel, ${int(n)} subscribers, 100-byte messages`, '', ...fanoutTable(r.fanout.filter((f) => f.subscribers === n)), '');
   }
-  if (r.pipeline.length > 0) {
-    lines.push('## Cascade full pipeline latency (publish → JetStream → worker → NATS → edge → subscribers)', '', '| publishes/s | subscribers | delivered | p50 ms | p99 ms | p99.9 ms | max ms |', '|---:|---:|---:|---:|---:|---:|---:|');
-    for (const p of r.pipeline) lines.push(`| ${int(p.rate)} | ${int(p.subscribers)} | ${(p.deliveredRatio * 100).toFixed(1)}% | ${ms(p.p50Ms)} | ${ms(p.p99Ms)} | ${ms(p.p999Ms)} | ${ms(p.maxMs)} |`);
-    lines.push('');
-  }
+  if (r.pipeline.length > 0) lines.push(...pipelineTable(r.pipeline));
   if (r.idle.length > 0) {
     const c = r.idle.find((i) => i.target === 'cascade' && !i.personalChannels)?.bytesPerConnection;
-    lines.push('## Idle density (connected and subscribed to one shared channel, silent)', '', '| System | connections | RSS before MiB | RSS after MiB | KiB per connection | KiB per connection, 2nd half | Cascade (anonymous) ÷ this |', '|---|---:|---:|---:|---:|---:|---:|');
+    lines.push('## Idle density (connected and subscribed to one shared channel, silent)', '', '| System | connections | server processes | RSS before MiB | RSS after MiB | KiB per connection | KiB per connection, 2nd half | Cascade (anonymous) ÷ this |', '|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const i of r.idle) {
-      lines.push(`| ${i.label} | ${int(i.connections)} | ${mib(i.rssBeforeBytes)} | ${mib(i.rssAfterBytes)} | ${kib(i.bytesPerConnection)} | ${kib(i.marginalBytesPerConnection)} | ${ratio(c, i.bytesPerConnection)} |`);
+      lines.push(`| ${i.label} | ${int(i.connections)} | ${i.instances ?? 1} | ${mib(i.rssBeforeBytes)} | ${mib(i.rssAfterBytes)} | ${kib(i.bytesPerConnection)} | ${kib(i.marginalBytesPerConnection)} | ${ratio(c, i.bytesPerConnection)} |`);
     }
     const helpers = r.idle.filter((i) => Object.keys(i.helperRssDeltaBytes).length > 0);
     for (const h of helpers) lines.push('', `${h.label}: other processes grew by ${Object.entries(h.helperRssDeltaBytes).map(([k, v]) => `${k} ${mib(v)} MiB`).join(', ')} (not counted above).`);
+    lines.push('');
+  }
+  if ((r.storm ?? []).length > 0) lines.push(...stormTable(r.storm!));
+  if ((r.channels ?? []).length > 0) lines.push(...channelsTable(r.channels!));
+  if ((r.resume ?? []).length > 0) {
+    lines.push(
+      `## Resume: catching up ${int(r.resume![0]!.missed)} missed messages (Cascade)`,
+      '',
+      '| path | trials | median, reconnect → last missed ms | max ms | median, subscribe → last missed ms | messages/s in the catch-up |',
+      '|---|---:|---:|---:|---:|---:|',
+    );
+    for (const x of r.resume!) lines.push(`| ${x.path}: ${x.notes.join('; ')} | ${x.trials.length} | ${ms(x.medianTotalMs)} | ${ms(x.maxTotalMs)} | ${ms(x.medianCatchUpMs)} | ${int(x.messagesPerSec)} |`);
     lines.push('');
   }
   lines.push('## Targets of issue 7', '', '| target | measured | status |', '|---|---|---|');
@@ -98,12 +109,83 @@ export function renderMarkdown(r: Results): string {
   const ui = r.idle.find((i) => i.target === 'uws')?.bytesPerConnection;
   const idleOk = ci !== undefined && ui !== undefined && ui > 0 ? ci / ui <= 1.5 : undefined;
   lines.push(`| idle memory per connection ≤ 1.5× raw uWS (Cascade anonymous, same shared channel) | ${ratio(ci, ui)}${ui !== undefined && ui <= 0 ? ` (uWS grew ${kib(ui)} KiB/conn: below noise)` : ''} | ${check(idleOk)} |`);
-  const p100 = r.pipeline.find((p) => p.rate === 100 && p.subscribers >= 1000);
+  const p100 = r.pipeline.find((p) => (p.target ?? 'cascade') === 'cascade' && p.rate === 100 && p.subscribers >= 1000);
   lines.push(`| pipeline p99 < 5 ms at 100 publishes/s to 1,000 subscribers | ${p100 ? `${ms(p100.p99Ms)} ms` : 'n/a'} | ${check(p100 ? p100.p99Ms < 5 : undefined)} |`);
+  const cs = r.storm?.find((x) => x.target === 'cascade');
+  if (cs !== undefined) {
+    lines.push(`| 10,000 authenticated connects/s (${int(cs.requested)} connections), wall clock | ${int(cs.connectsPerSec)}/s | ${check(cs.connectsPerSec >= 10_000)} |`);
+    lines.push(`| 10,000 authenticated connects/s, per server CPU-second (what one dedicated core would do) | ${int(cs.connectsPerServerCpuSec)}/CPU-s | ${check(Number.isFinite(cs.connectsPerServerCpuSec) ? cs.connectsPerServerCpuSec >= 10_000 : undefined)} |`);
+  }
+  if (r.durations !== undefined) {
+    lines.push('', `Scenario time: ${Object.entries(r.durations).map(([k, v]) => `${k} ${v} s`).join(', ')}.`);
+  }
   if (r.errors.length > 0) {
     lines.push('', '## Errors', '');
     for (const e of r.errors) lines.push(`- ${e.scenario} / ${e.target}: ${e.message.split('\n')[0]}`);
   }
   lines.push('');
   return lines.join('\n');
+}
+
+function pipelineTable(runs: PipelineRun[]): string[] {
+  const hop = (h: PipelineRun['hops'], k: 'ingest' | 'history' | 'live') => (h ? `${ms(h[k].p50Ms)} / ${ms(h[k].p99Ms)}` : '');
+  const out = [
+    '## Cascade full pipeline latency (publish → JetStream → worker → NATS → edge → subscribers)',
+    '',
+    'The hop columns are the latency (p50 / p99 ms) from the send time to the copy a NATS tap sees: the ingest subject (the edge published into JetStream), the history subject (the worker appended), the live subject (the worker emitted). The raw uWS row is the floor: the same fan-out with no pipeline behind it.',
+    '',
+    '| system | publishes/s | subscribers | delivered | p50 ms | p99 ms | p99.9 ms | max ms | → ingest | → history | → live |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const p of runs) {
+    const name = (p.target ?? 'cascade') === 'cascade' ? 'Cascade' : 'raw uWebSockets.js (floor)';
+    out.push(`| ${name} | ${int(p.rate)} | ${int(p.subscribers)} | ${(p.deliveredRatio * 100).toFixed(1)}% | ${ms(p.p50Ms)} | ${ms(p.p99Ms)} | ${ms(p.p999Ms)} | ${ms(p.maxMs)} | ${hop(p.hops, 'ingest')} | ${hop(p.hops, 'history')} | ${hop(p.hops, 'live')} |`);
+  }
+  out.push('');
+  return out;
+}
+
+function stormTable(rows: StormResult[]): string[] {
+  const c = rows.find((x) => x.target === 'cascade');
+  const out = [
+    `## Connection storm: ${int(rows[0]!.requested)} clients connect at once`,
+    '',
+    '| System | token verified | opened | failed | connects/s | handshake p50 ms | p99 ms | server CPU µs per connect | connects per server CPU-s | server RSS after MiB | Cascade ÷ this, connects/s | Cascade ÷ this, per server CPU-s |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const x of rows) {
+    out.push(
+      `| ${x.label} | ${x.authenticated ? 'yes' : 'no'} | ${int(x.opened)} | ${int(x.failed)} | ${int(x.connectsPerSec)} | ${ms(x.handshake.p50Ms)} | ${ms(x.handshake.p99Ms)} | ${int((x.serverCpuSec / Math.max(1, x.opened)) * 1e6)} | ${int(x.connectsPerServerCpuSec)} | ${mib(x.rssAfterBytes)} | ${ratio(c?.connectsPerSec, x.connectsPerSec)} | ${ratio(c?.connectsPerServerCpuSec, x.connectsPerServerCpuSec)} |`,
+    );
+  }
+  out.push('', '- Server CPU is read from /proc in 10 ms ticks: for small runs the per-connect figures are coarse.');
+  for (const x of rows) if (x.notes.length > 0) out.push(`- ${x.label}: ${x.notes.join('; ')}`);
+  out.push('');
+  return out;
+}
+
+function channelsTable(rows: ChannelsResult[]): string[] {
+  const get = (t: string) => rows.find((r) => r.target === t);
+  const cWall = get('cascade')?.best?.deliveriesPerSec;
+  const cEff = get('cascade')?.efficiency;
+  const first = rows[0]!;
+  const out = [
+    `## Many small channels: ${int(first.channels)} channels × 2 subscribers (${int(first.connections)} connections, ${first.perConnection} channels each), publishes round-robin over the channels`,
+    '',
+    '| System | publishes/s sustained | deliveries/s | p50 ms | p99 ms | p99.9 ms | server CPU | deliveries per server CPU-s | per CPU-s, all processes | server RSS MiB | Cascade ÷ this, deliveries/s | Cascade ÷ this, per server CPU-s |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    const b = r.best;
+    out.push(
+      `| ${r.label} | ${int(b?.rate)} | ${int(b?.deliveriesPerSec)} | ${ms(b?.p50Ms)} | ${ms(b?.p99Ms)} | ${ms(b?.p999Ms)} | ${b ? `${(b.serverCpu * 100).toFixed(0)}%` : 'n/a'} | ${int(r.efficiency)} | ${int(r.systemEfficiency)} | ${mib(r.serverRssBytes)} | ${ratio(cWall, b?.deliveriesPerSec)} | ${ratio(cEff, r.efficiency)} |`,
+    );
+  }
+  out.push('');
+  for (const r of rows) {
+    const last = r.steps.at(-1);
+    out.push(`- ${r.label}: ${last && !last.ok ? `stopped at ${int(last.rate)} publishes/s (${last.why})` : 'never fell behind within the step limit'}; warm-up (one message per channel) ${(r.warmupMs / 1000).toFixed(1)} s`);
+  }
+  out.push('');
+  return out;
 }

@@ -1,7 +1,10 @@
 // The shape of one benchmark run as written to bench/results/*.json.
+import type { ChannelsResult } from '../scenarios/channels.js';
 import type { FanoutResult } from '../scenarios/fanout.js';
 import type { IdleResult } from '../scenarios/idle.js';
 import type { PipelineRun } from '../scenarios/pipeline.js';
+import type { ResumeResult } from '../scenarios/resume.js';
+import type { StormResult } from '../scenarios/storm.js';
 import type { Machine } from './machine.js';
 
 export interface RunError {
@@ -9,6 +12,9 @@ export interface RunError {
   target: string;
   message: string;
 }
+
+/** Scenario time of a run, per scenario (seconds, wall clock). */
+export type Durations = Record<string, number>;
 
 export interface Results {
   startedAt: string;
@@ -20,5 +26,10 @@ export interface Results {
   fanout: FanoutResult[];
   pipeline: PipelineRun[];
   idle: IdleResult[];
+  /** Absent in runs recorded before these scenarios existed. */
+  storm?: StormResult[];
+  channels?: ChannelsResult[];
+  resume?: ResumeResult[];
+  durations?: Durations;
   errors: RunError[];
 }

@@ -31,23 +31,58 @@ function charts(r: Results): Record<string, string> {
   }
   if (r.pipeline.length > 0) {
     out['latest-pipeline.svg'] = barChart({
-      title: `Cascade pipeline latency, ${r.pipeline[0]!.subscribers.toLocaleString('en-US')} subscribers`,
+      title: 'Pipeline latency (Cascade durable path; raw uWS fan-out as the floor)',
       unit: 'ms',
-      bars: r.pipeline.flatMap((p) => [
-        { label: `${p.rate}/s p50`, value: p.p50Ms },
-        { label: `${p.rate}/s p99`, value: p.p99Ms, highlight: true },
-        { label: `${p.rate}/s p99.9`, value: p.p999Ms },
-      ]),
+      bars: r.pipeline.flatMap((p) => {
+        const who = `${(p.target ?? 'cascade') === 'cascade' ? 'Cascade' : 'uWS'} ${p.rate}/s→${p.subscribers}`;
+        return [
+          { label: `${who} p50`, value: p.p50Ms },
+          { label: `${who} p99`, value: p.p99Ms, highlight: (p.target ?? 'cascade') === 'cascade' },
+        ];
+      }),
       note: `${r.mode} run ${r.startedAt}; lower is better`,
       format: (v) => v.toFixed(2),
     });
   }
   if (r.idle.length > 0) {
     out['latest-idle.svg'] = barChart({
-      title: `Idle memory per connection (${r.idle[0]!.requested.toLocaleString('en-US')} connections)`,
+      title: `Idle memory per connection (${[...new Set(r.idle.map((i) => i.requested.toLocaleString('en-US')))].join(' / ')} connections)`,
       unit: 'KiB',
-      bars: r.idle.map((i) => ({ label: i.label, value: i.bytesPerConnection / 1024, highlight: i.target === 'cascade' })),
+      bars: r.idle.map((i) => ({ label: `${i.label} (${Math.round(i.connections / 1000)}k)`, value: i.bytesPerConnection / 1024, highlight: i.target === 'cascade' })),
       note: `${r.mode} run ${r.startedAt}; server RSS growth / connections; lower is better`,
+      format: (v) => v.toFixed(1),
+    });
+  }
+  const storm = r.storm ?? [];
+  if (storm.length > 0) {
+    out['latest-storm.svg'] = barChart({
+      title: `Connection storm, ${storm[0]!.requested.toLocaleString('en-US')} clients: connects per server CPU-second`,
+      unit: '/CPU-s',
+      bars: storm.map((x) => ({ label: `${x.label}${x.authenticated ? '' : ' (no token)'}`, value: x.connectsPerServerCpuSec, highlight: x.target === 'cascade' })),
+      note: `${r.mode} run ${r.startedAt}; authenticated handshakes (HS256 JWT) except NATS; higher is better`,
+      format: (v) => Math.round(v).toLocaleString('en-US'),
+    });
+  }
+  const channels = r.channels ?? [];
+  if (channels.length > 0) {
+    out['latest-channels.svg'] = barChart({
+      title: `${channels[0]!.channels.toLocaleString('en-US')} channels × 2 subscribers: sustained deliveries/s`,
+      unit: '/s',
+      bars: channels.map((c) => ({ label: c.label, value: c.best?.deliveriesPerSec ?? 0, highlight: c.target.startsWith('cascade') })),
+      note: `${r.mode} run ${r.startedAt}; publishes round-robin over the channels; higher is better`,
+      format: (v) => Math.round(v).toLocaleString('en-US'),
+    });
+  }
+  const resume = r.resume ?? [];
+  if (resume.length > 0) {
+    out['latest-resume.svg'] = barChart({
+      title: `Cascade resume: time to catch up ${resume[0]!.missed.toLocaleString('en-US')} missed messages (median)`,
+      unit: 'ms',
+      bars: resume.flatMap((x) => [
+        { label: `${x.path}: reconnect → last`, value: x.medianTotalMs, highlight: true },
+        { label: `${x.path}: subscribe → last`, value: x.medianCatchUpMs },
+      ]),
+      note: `${r.mode} run ${r.startedAt}; lower is better`,
       format: (v) => v.toFixed(1),
     });
   }

@@ -5,7 +5,7 @@
 import { LoadGenerator } from '../load/generator.js';
 import { nowUs } from '../load/payload.js';
 import { cpuSeconds, rssBytes } from '../system/proc.js';
-import { GENERATOR_CORE, LABELS, startTarget, type TargetName } from '../targets/targets.js';
+import { LABELS, startProfiles, startTarget, type RunningTarget, type TargetName } from '../targets/targets.js';
 import { sleep, summarize, type LatencySummary } from './common.js';
 
 export interface FanoutOptions {
@@ -67,9 +67,8 @@ export interface FanoutResult {
 const CHANNEL = 'bench:fanout';
 const DELIVERED_OK = 0.95;
 
-export async function runFanout(name: TargetName, o: FanoutOptions): Promise<FanoutResult> {
+export async function runFanout(gen: LoadGenerator, name: TargetName, o: FanoutOptions): Promise<FanoutResult> {
   const t = await startTarget(name);
-  const gen = new LoadGenerator(GENERATOR_CORE);
   try {
     const opened = await gen.subscribe(t.target, CHANNEL, o.subscribers, `${LABELS[name]} fan-out`);
     if (opened.failed > 0) throw new Error(`${opened.failed} of ${o.subscribers} subscribers failed: ${opened.errors.join('; ')}`);
@@ -77,64 +76,94 @@ export async function runFanout(name: TargetName, o: FanoutOptions): Promise<Fan
     // A short warm-up lets JITs and buffers settle before the first measured step.
     await gen.publish(Math.max(1, Math.round(o.startDeliveries / o.subscribers / 2)), 500);
     await sleep(300);
-    const steps: FanoutStep[] = [];
-    let rate = Math.max(1, Math.round(o.startDeliveries / o.subscribers));
-    let lastOk: number | undefined;
-    let refined = false;
-    let retries = 0;
-    let retryNext = false;
-    for (let i = 0; i < o.maxSteps; i++) {
-      const step = await runStep(gen, t.serverPid, Object.values(t.helperPids), rate, o);
-      if (retryNext) step.retried = true;
-      retryNext = false;
-      steps.push(step);
-      process.stdout.write(
-        `    ${String(rate).padStart(6)} pub/s: ${(step.deliveredRatio * 100).toFixed(1)}% delivered, ${fmtRate(step.deliveriesPerSec)} deliveries/s, p99 ${step.p99Ms.toFixed(1)} ms, server CPU ${(step.serverCpu * 100).toFixed(0)}%, generator ${(step.generatorCpu * 100).toFixed(0)}%, ${fmtRate(step.deliveriesPerServerCpuSec)} deliveries/server-CPU-s${step.ok ? '' : `  ← ${step.why}`}${step.retried ? ' (retry)' : ''}\n`,
-      );
-      // Once the server has dropped subscribers, later steps would measure fewer of them.
-      if (step.open < o.subscribers * DELIVERED_OK) break;
-      if (step.ok) {
-        lastOk = rate;
-        rate *= 2;
-        continue;
-      }
-      // The machine is shared: a failed step is run once more before it counts.
-      if (retries < o.maxRetries && !step.retried) {
-        retries += 1;
-        retryNext = true;
-        continue;
-      }
-      // Even the first rate was too much: search downwards instead.
-      if (lastOk === undefined) {
-        if (rate <= 1) break;
-        rate = Math.max(1, Math.floor(rate / 4));
-        continue;
-      }
-      // One step between the last pass and this failure sharpens the figure by √2.
-      if (refined) break;
-      refined = true;
-      rate = Math.round(lastOk * Math.SQRT2);
-      if (rate <= lastOk) break;
-    }
-    const best = steps.filter((s) => s.ok).sort((a, b) => b.deliveriesPerSec - a.deliveriesPerSec)[0];
-    const eff = steps.filter((s) => s.deliveredRatio >= DELIVERED_OK && Number.isFinite(s.deliveriesPerServerCpuSec)).map((s) => s.deliveriesPerServerCpuSec);
-    const sysEff = steps.filter((s) => s.deliveredRatio >= DELIVERED_OK && Number.isFinite(s.deliveriesPerSystemCpuSec)).map((s) => s.deliveriesPerSystemCpuSec);
+    startProfiles(t);
+    const search = await searchRate(gen, t, { ...o, connections: o.subscribers, deliveriesPerPublish: o.subscribers });
     return {
       target: name,
       label: LABELS[name],
       subscribers: opened.opened,
       connectMs: opened.ms,
-      steps,
-      best,
-      ...(eff.length > 0 ? { efficiency: Math.max(...eff) } : {}),
-      ...(sysEff.length > 0 ? { systemEfficiency: Math.max(...sysEff) } : {}),
+      ...search,
       serverRssBytes: rssBytes(t.serverPid),
       notes: t.notes,
     };
   } finally {
-    await gen.stop();
+    await gen.closeAll();
     await t.stop();
   }
+}
+
+export interface StepOptions {
+  stepMs: number;
+  maxDrainMs: number;
+  p99LimitMs: number;
+  /** Subscriber connections open (a step fails once fewer than 95% remain). */
+  connections: number;
+  /** Deliveries each publish should cause (subscribers of its channel). */
+  deliveriesPerPublish: number;
+  /** Publishes go round-robin over this many channels (many small channels). */
+  spread?: number;
+}
+
+/**
+ * The stepping search shared by fan-out and many-small-channels: the publish rate doubles
+ * from `startDeliveries / deliveriesPerPublish` each step until the system falls behind; a
+ * failed step is repeated (up to maxRetries), a first failure searches downwards, and one
+ * step at √2 × the last good rate refines the figure.
+ */
+export async function searchRate(
+  gen: LoadGenerator,
+  t: RunningTarget,
+  o: StepOptions & { maxSteps: number; maxRetries: number; startDeliveries: number },
+): Promise<{ steps: FanoutStep[]; best?: FanoutStep; efficiency?: number; systemEfficiency?: number }> {
+  const steps: FanoutStep[] = [];
+  let rate = Math.max(1, Math.round(o.startDeliveries / o.deliveriesPerPublish));
+  let lastOk: number | undefined;
+  let refined = false;
+  let retries = 0;
+  let retryNext = false;
+  for (let i = 0; i < o.maxSteps; i++) {
+    const step = await runStep(gen, t.serverPids, Object.values(t.helperPids), rate, o);
+    if (retryNext) step.retried = true;
+    retryNext = false;
+    steps.push(step);
+    process.stdout.write(
+      `    ${String(rate).padStart(6)} pub/s: ${(step.deliveredRatio * 100).toFixed(1)}% delivered, ${fmtRate(step.deliveriesPerSec)} deliveries/s, p99 ${step.p99Ms.toFixed(1)} ms, server CPU ${(step.serverCpu * 100).toFixed(0)}%, generator ${(step.generatorCpu * 100).toFixed(0)}%, ${fmtRate(step.deliveriesPerServerCpuSec)} deliveries/server-CPU-s${step.ok ? '' : `  ← ${step.why}`}${step.retried ? ' (retry)' : ''}\n`,
+    );
+    // Once the server has dropped subscribers, later steps would measure fewer of them.
+    if (step.open < o.connections * DELIVERED_OK) break;
+    if (step.ok) {
+      lastOk = rate;
+      rate *= 2;
+      continue;
+    }
+    // The machine is shared: a failed step is run once more before it counts.
+    if (retries < o.maxRetries && !step.retried) {
+      retries += 1;
+      retryNext = true;
+      continue;
+    }
+    // Even the first rate was too much: search downwards instead.
+    if (lastOk === undefined) {
+      if (rate <= 1) break;
+      rate = Math.max(1, Math.floor(rate / 4));
+      continue;
+    }
+    // One step between the last pass and this failure sharpens the figure by √2.
+    if (refined) break;
+    refined = true;
+    rate = Math.round(lastOk * Math.SQRT2);
+    if (rate <= lastOk) break;
+  }
+  const best = steps.filter((s) => s.ok).sort((a, b) => b.deliveriesPerSec - a.deliveriesPerSec)[0];
+  const eff = steps.filter((s) => s.deliveredRatio >= DELIVERED_OK && Number.isFinite(s.deliveriesPerServerCpuSec)).map((s) => s.deliveriesPerServerCpuSec);
+  const sysEff = steps.filter((s) => s.deliveredRatio >= DELIVERED_OK && Number.isFinite(s.deliveriesPerSystemCpuSec)).map((s) => s.deliveriesPerSystemCpuSec);
+  return {
+    steps,
+    ...(best ? { best } : {}),
+    ...(eff.length > 0 ? { efficiency: Math.max(...eff) } : {}),
+    ...(sysEff.length > 0 ? { systemEfficiency: Math.max(...sysEff) } : {}),
+  };
 }
 
 /** Waits (at most 3 s) until the previous step's late deliveries have stopped arriving. */
@@ -152,15 +181,15 @@ async function quiesce(gen: LoadGenerator): Promise<void> {
 
 const sumCpu = (pids: number[]) => pids.reduce((a, p) => a + (cpuSeconds(p) || 0), 0);
 
-async function runStep(gen: LoadGenerator, serverPid: number, helperPids: number[], rate: number, o: FanoutOptions): Promise<FanoutStep> {
+async function runStep(gen: LoadGenerator, serverPids: number[], helperPids: number[], rate: number, o: StepOptions): Promise<FanoutStep> {
   await quiesce(gen);
   await gen.reset(nowUs());
-  const cpu0 = cpuSeconds(serverPid);
+  const cpu0 = sumCpu(serverPids);
   const helpers0 = sumCpu(helperPids);
   const gen0 = sumCpu(gen.pids());
   const started = performance.now();
-  const pub = await gen.publish(rate, o.stepMs);
-  const expected = pub.sent * o.subscribers;
+  const pub = await gen.publish(rate, o.stepMs, o.spread);
+  const expected = pub.sent * o.deliveriesPerPublish;
   // Drain: wait until everything arrived or the count stops moving (bounded by maxDrainMs).
   let d = await gen.deliveries();
   const drainEnd = performance.now() + o.maxDrainMs;
@@ -172,7 +201,7 @@ async function runStep(gen: LoadGenerator, serverPid: number, helperPids: number
     d = next;
   }
   const wall = (performance.now() - started) / 1000;
-  const cpuSec = cpuSeconds(serverPid) - cpu0;
+  const cpuSec = sumCpu(serverPids) - cpu0;
   const cpu = cpuSec / wall;
   const helperSec = sumCpu(helperPids) - helpers0;
   const helperCpu = helperSec / wall;
@@ -180,7 +209,7 @@ async function runStep(gen: LoadGenerator, serverPid: number, helperPids: number
   const lat = summarize(d.hist);
   const ratio = expected === 0 ? 0 : d.delivered / expected;
   let why: string | undefined;
-  if (d.open < o.subscribers * DELIVERED_OK) why = `server dropped ${o.subscribers - d.open} subscribers (${d.lostReasons.join('; ')})`;
+  if (d.open < o.connections * DELIVERED_OK) why = `server dropped ${o.connections - d.open} subscribers (${d.lostReasons.join('; ')})`;
   else if (ratio < DELIVERED_OK) why = `only ${(ratio * 100).toFixed(1)}% delivered`;
   else if (lat.p99Ms > o.p99LimitMs) why = `p99 over ${o.p99LimitMs} ms`;
   else if (d.lost > 0) why = `${d.lost} subscribers lost (${d.lostReasons.join('; ')})`;
@@ -206,6 +235,6 @@ async function runStep(gen: LoadGenerator, serverPid: number, helperPids: number
   };
 }
 
-function fmtRate(n: number): string {
+export function fmtRate(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0);
 }

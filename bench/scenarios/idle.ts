@@ -1,9 +1,12 @@
 // Idle density: N connections that are connected and subscribed (to one shared channel; on
 // Cascade with tokens, also to their personal channel) and do nothing. The server's resident
-// memory grows by (RSS after − RSS before) / N per connection.
+// memory grows by (RSS after − RSS before) / N per connection. With `instances` > 1 the
+// connections are spread evenly over that many server processes (Cascade: edges behind one
+// NATS; raw uWS: independent copies), each under the 20,000 open-files limit of a process,
+// and the RSS of all of them is summed.
 import { LoadGenerator } from '../load/generator.js';
 import { rssBytes } from '../system/proc.js';
-import { GENERATOR_CORE, LABELS, startTarget, type TargetName } from '../targets/targets.js';
+import { LABELS, startTarget, type RunningTarget, type TargetName } from '../targets/targets.js';
 import { sleep } from './common.js';
 
 export interface IdleResult {
@@ -11,6 +14,8 @@ export interface IdleResult {
   label: string;
   requested: number;
   connections: number;
+  /** Server processes holding the connections (absent in runs recorded before it existed: 1). */
+  instances?: number;
   connectMs: number;
   rssBeforeBytes: number;
   rssAfterBytes: number;
@@ -24,35 +29,54 @@ export interface IdleResult {
 }
 
 const SETTLE_MS = 2000;
+/** Connections one server process is given at most: its open-files limit is 20,000. */
+export const MAX_PER_PROCESS = 19_000;
 
-/** `auth` (Cascade only): connect with a token, which adds each user's personal channel. */
-export async function runIdle(name: TargetName, n: number, auth = false): Promise<IdleResult> {
-  const t = await startTarget(name, { auth });
-  const gen = new LoadGenerator(GENERATOR_CORE);
+const serverRss = (t: RunningTarget) => t.serverPids.reduce((a, p) => a + rssBytes(p), 0);
+
+/**
+ * `auth` (Cascade only): connect with a token, which adds each user's personal channel.
+ * `settleMs`: pause before each RSS reading (default 2 s).
+ */
+export async function runIdle(gen: LoadGenerator, name: TargetName, n: number, o: { auth?: boolean; instances?: number; settleMs?: number } = {}): Promise<IdleResult> {
+  const { auth = false, instances = 1, settleMs = SETTLE_MS } = o;
+  if (n / instances > MAX_PER_PROCESS) throw new Error(`${n} connections over ${instances} server process(es) exceed ${MAX_PER_PROCESS} per process`);
+  const t = await startTarget(name, { auth: auth && name === 'cascade', instances });
   try {
-    await sleep(SETTLE_MS);
-    const before = rssBytes(t.serverPid);
+    await sleep(settleMs);
+    const before = serverRss(t);
     const helpersBefore = Object.fromEntries(Object.entries(t.helperPids).map(([k, pid]) => [k, rssBytes(pid)]));
     // Two halves: the growth over the second half alone is free of start-up effects (heaps
     // that grow on first use), and cross-checks the figure over all N.
     const label = `${LABELS[name]}${auth ? ' (token)' : ''} idle`;
-    const first = await gen.subscribe(t.target, 'bench:idle', Math.floor(n / 2), label);
-    await sleep(SETTLE_MS);
-    const half = rssBytes(t.serverPid);
-    const second = await gen.subscribe(t.target, 'bench:idle', n - Math.floor(n / 2), label);
+    const openHalf = async (count: number) => {
+      const rs = [];
+      for (let i = 0; i < t.targets.length; i++) {
+        const share = Math.floor(count / t.targets.length) + (i < count % t.targets.length ? 1 : 0);
+        rs.push(await gen.subscribe(t.targets[i]!, 'bench:idle', share, t.targets.length > 1 ? `${label} (process ${i + 1}/${t.targets.length})` : label));
+      }
+      return { opened: rs.reduce((a, r) => a + r.opened, 0), failed: rs.reduce((a, r) => a + r.failed, 0), errors: rs.flatMap((r) => r.errors), ms: rs.reduce((a, r) => a + r.ms, 0) };
+    };
+    const first = await openHalf(Math.floor(n / 2));
+    await sleep(settleMs);
+    const half = serverRss(t);
+    const second = await openHalf(n - Math.floor(n / 2));
     const opened = { opened: first.opened + second.opened, failed: first.failed + second.failed, errors: [...first.errors, ...second.errors], ms: first.ms + second.ms };
     if (opened.opened === 0) throw new Error(`no connection opened: ${opened.errors.join('; ')}`);
-    await sleep(SETTLE_MS);
+    await sleep(settleMs);
     const d = await gen.deliveries();
-    const after = rssBytes(t.serverPid);
+    const after = serverRss(t);
     const notes = [...t.notes];
-    if (opened.failed > 0) notes.push(`${opened.failed} connections failed: ${opened.errors.join('; ')}`);
+    if (opened.failed > 0) notes.push(`${opened.failed} connections failed: ${opened.errors.slice(0, 5).join('; ')}`);
     if (d.lost > 0) notes.push(`${d.lost} connections dropped while idle: ${d.lostReasons.join('; ')}`);
+    if (instances > 1) notes.push(`${instances} server processes, ${Math.ceil(n / instances)} connections each; RSS summed`);
+    const base = name === 'cascade' ? `Cascade (${auth ? 'token: + personal channel' : 'anonymous'})` : LABELS[name];
     return {
       target: name,
-      label: name === 'cascade' ? `Cascade (${auth ? 'token: + personal channel' : 'anonymous'})` : LABELS[name],
+      label: instances > 1 ? `${base}, ${instances} processes` : base,
       requested: n,
       connections: d.open,
+      instances,
       connectMs: opened.ms,
       rssBeforeBytes: before,
       rssAfterBytes: after,
@@ -63,7 +87,7 @@ export async function runIdle(name: TargetName, n: number, auth = false): Promis
       notes,
     };
   } finally {
-    await gen.stop();
+    await gen.closeAll();
     await t.stop();
   }
 }

@@ -1,42 +1,119 @@
 // Cascade's full pipeline latency: client publish → edge → JetStream RT_IN → fan-out worker
 // (numbering, history) → core NATS → edge → subscribers, at fixed publish rates well below
-// saturation, so the percentiles show the pipeline's own delay rather than queueing.
+// saturation, so the percentiles show the pipeline's own delay rather than queueing. A NATS
+// tap in the orchestrator reads the payload's send time from each copy on the way (the
+// ingest subject, the history subject, the live subject), which splits the delay by hop.
+// Two reference rows: the same path to a single subscriber (no fan-out cost), and raw
+// uWebSockets.js fanning out to the same number of subscribers (what delivering to 1,000
+// sockets and reading them on this machine costs without any pipeline: the floor).
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { LoadGenerator } from '../load/generator.js';
-import { nowUs } from '../load/payload.js';
-import { GENERATOR_CORE, startTarget } from '../targets/targets.js';
+import { Histogram } from '../load/histogram.js';
+import { findT0, nowUs } from '../load/payload.js';
+import { startProfiles, startTarget, type TargetName } from '../targets/targets.js';
 import { sleep, summarize, type LatencySummary } from './common.js';
 
 export interface PipelineRun extends LatencySummary {
+  /** 'cascade' (durable path) or 'uws' (the raw uWS floor). Absent in runs recorded before it existed: cascade. */
+  target?: TargetName;
   rate: number;
   subscribers: number;
   sent: number;
   deliveredRatio: number;
   publishErrors: number;
+  /** Cascade: latency from the send time to each copy seen on NATS (ingest stored, history appended, live emitted). */
+  hops?: { ingest: LatencySummary; history: LatencySummary; live: LatencySummary };
 }
 
-export async function runPipeline(o: { subscribers: number; rates: number[]; durationMs: number }): Promise<PipelineRun[]> {
+type Hop = 'ingest' | 'history' | 'live';
+
+/** Subscribes to the system's ingest, history and live subjects and times each copy from its t0. */
+async function tap(url: string, prefix: string): Promise<{ nc: NatsConnection; hist: Record<Hop, Histogram>; since: { us: number } }> {
+  const nc = await connect({ servers: url, name: 'bench-pipeline-tap' });
+  const hist: Record<Hop, Histogram> = { ingest: new Histogram(), history: new Histogram(), live: new Histogram() };
+  const since = { us: Number.POSITIVE_INFINITY };
+  for (const [hop, subject] of [
+    ['ingest', `${prefix}.in.>`],
+    ['history', `${prefix}.hist.>`],
+    ['live', `${prefix}.live.>`],
+  ] as const) {
+    nc.subscribe(subject, {
+      callback: (_e, m) => {
+        const at = nowUs();
+        const b = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+        const i = findT0(b, 0);
+        if (i < 0) return;
+        const t0 = b.readDoubleBE(i);
+        if (t0 >= since.us) hist[hop].recordUs(at - t0);
+      },
+    });
+  }
+  await nc.flush();
+  return { nc, hist, since };
+}
+
+async function measure(gen: LoadGenerator, target: TargetName, rate: number, subscribers: number, durationMs: number, taps?: Awaited<ReturnType<typeof tap>>): Promise<PipelineRun> {
+  await sleep(500);
+  const since = nowUs();
+  await gen.reset(since);
+  if (taps) {
+    for (const h of Object.values(taps.hist)) h.reset();
+    taps.since.us = since;
+  }
+  const pub = await gen.publish(rate, durationMs);
+  await sleep(1000);
+  const d = await gen.deliveries();
+  const run: PipelineRun = {
+    target,
+    rate,
+    subscribers,
+    sent: pub.sent,
+    deliveredRatio: d.delivered / Math.max(1, pub.sent * subscribers),
+    publishErrors: pub.errors,
+    ...summarize(d.hist),
+    ...(taps ? { hops: { ingest: summarize(taps.hist.ingest), history: summarize(taps.hist.history), live: summarize(taps.hist.live) } } : {}),
+  };
+  const hops = run.hops ? ` (ingest p50 ${run.hops.ingest.p50Ms.toFixed(1)}, history ${run.hops.history.p50Ms.toFixed(1)}, live ${run.hops.live.p50Ms.toFixed(1)} ms)` : '';
+  process.stdout.write(
+    `    ${target} ${rate} pub/s → ${subscribers}: ${(run.deliveredRatio * 100).toFixed(1)}% delivered, p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms, p99.9 ${run.p999Ms.toFixed(2)} ms${hops}\n`,
+  );
+  return run;
+}
+
+async function open(gen: LoadGenerator, t: Awaited<ReturnType<typeof startTarget>>, ch: string, n: number, label: string): Promise<void> {
+  const opened = await gen.subscribe(t.target, ch, n, label);
+  if (opened.failed > 0) throw new Error(`${opened.failed} subscribers failed: ${opened.errors.join('; ')}`);
+  await gen.openPublisher(t.target, ch);
+  await gen.publish(50, 500);
+  await sleep(500);
+}
+
+export async function runPipeline(gen: LoadGenerator, o: { subscribers: number; rates: number[]; durationMs: number; baseline: boolean }): Promise<PipelineRun[]> {
+  const runs: PipelineRun[] = [];
   const t = await startTarget('cascade');
-  const gen = new LoadGenerator(GENERATOR_CORE);
+  const taps = await tap(t.nats!.url, t.nats!.prefix);
+  startProfiles(t);
   try {
-    const opened = await gen.subscribe(t.target, 'bench:pipeline', o.subscribers, 'Cascade pipeline');
-    if (opened.failed > 0) throw new Error(`${opened.failed} subscribers failed: ${opened.errors.join('; ')}`);
-    await gen.openPublisher(t.target, 'bench:pipeline');
-    await gen.publish(50, 500);
-    await sleep(500);
-    const runs: PipelineRun[] = [];
-    for (const rate of o.rates) {
-      await sleep(500);
-      await gen.reset(nowUs());
-      const pub = await gen.publish(rate, o.durationMs);
-      await sleep(1000);
-      const d = await gen.deliveries();
-      const run = { rate, subscribers: opened.opened, sent: pub.sent, deliveredRatio: d.delivered / (pub.sent * opened.opened), publishErrors: pub.errors, ...summarize(d.hist) };
-      process.stdout.write(`    ${rate} pub/s: ${(run.deliveredRatio * 100).toFixed(1)}% delivered, p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms, p99.9 ${run.p999Ms.toFixed(2)} ms\n`);
-      runs.push(run);
-    }
-    return runs;
+    // The path alone: one subscriber.
+    await open(gen, t, 'bench:pipeline-one', 1, 'Cascade pipeline, 1 subscriber');
+    runs.push(await measure(gen, 'cascade', o.rates[0]!, 1, o.durationMs, taps));
+    await gen.closeAll();
+    await open(gen, t, 'bench:pipeline', o.subscribers, 'Cascade pipeline');
+    for (const rate of o.rates) runs.push(await measure(gen, 'cascade', rate, o.subscribers, o.durationMs, taps));
   } finally {
-    await gen.stop();
+    await taps.nc.close();
+    await gen.closeAll();
     await t.stop();
   }
+  if (o.baseline) {
+    const u = await startTarget('uws');
+    try {
+      await open(gen, u, 'bench:pipeline', o.subscribers, 'raw uWS floor');
+      runs.push(await measure(gen, 'uws', o.rates[0]!, o.subscribers, o.durationMs));
+    } finally {
+      await gen.closeAll();
+      await u.stop();
+    }
+  }
+  return runs;
 }

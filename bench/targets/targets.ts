@@ -1,8 +1,8 @@
 // The systems under test. Each starts in its own processes so its memory can be read, with
 // the server that does the fan-out pinned to core 0 (the generator runs on core 1).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, natsServerBinary, startCascade, type CascadeSystem } from '@cascade/testing';
 import type { Target } from '../load/generator.js';
@@ -40,29 +40,90 @@ export interface RunningTarget {
   target: Target;
   /** The process that holds the connections and does the fan-out (RSS and CPU are read here). */
   serverPid: number;
+  /** With several server processes (`instances`), each one's address and pid; [target] / [serverPid] otherwise. */
+  targets: Target[];
+  serverPids: number[];
   /** Other processes of the system (Cascade's NATS and worker), reported separately. */
   helperPids: Record<string, number>;
   notes: string[];
+  /** Cascade only: its NATS and subject prefix, for probes that watch the path between the processes. */
+  nats?: { url: string; prefix: string };
   stop(): Promise<void>;
 }
 
-/** A secret for the development tokens the bench signs (Cascade's idle scenario). */
+/** A secret for the development tokens the bench signs (idle with tokens, connection storm). */
 export const BENCH_SECRET = 'cascade-bench-hs256-secret-not-for-production';
 
 const PEER_DIR = fileURLToPath(new URL('../peers/', import.meta.url));
 
-async function startPeer(name: TargetName, file: string, dialect: Target['dialect']): Promise<RunningTarget> {
-  const port = await freePort();
-  const s = await spawnServer({
+const PRELOAD = fileURLToPath(new URL('../tools/cpu-prof-preload.mjs', import.meta.url));
+
+/**
+ * BENCH_PROFILE_DIR=<dir>: Cascade's services run with the CPU profiler preloaded, started
+ * by `startProfiles` when a scenario's measured window begins and written to <dir> when the
+ * services stop (run.ts then summarises each profile next to it).
+ */
+function profileEnv(): Record<string, string> {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  if (!dir) return {};
+  mkdirSync(resolve(dir), { recursive: true });
+  return { NODE_OPTIONS: `--import=${PRELOAD}`, BENCH_CPU_PROF_DIR: resolve(dir), BENCH_CPU_PROF_ON_SIGNAL: '1' };
+}
+
+/** Starts the CPU profilers of a Cascade target (no-op without BENCH_PROFILE_DIR or for peers). */
+export function startProfiles(t: RunningTarget): void {
+  if (!process.env.BENCH_PROFILE_DIR || t.nats === undefined) return;
+  for (const pid of [...t.serverPids, ...Object.entries(t.helperPids).filter(([k]) => k !== 'nats-server').map(([, v]) => v)]) process.kill(pid, 'SIGUSR2');
+}
+
+/** Options of a target start; each scenario asks for what it needs. */
+export interface StartOptions {
+  /** Connections bring an HS256 token: Cascade verifies it (+ personal channel), the uWS/ws/Socket.IO peers too. */
+  auth?: boolean;
+  /** Server processes holding connections (Cascade: edges behind one NATS; peers: independent copies). */
+  instances?: number;
+  /** Cascade only: extra environment for its services (e.g. a profiler preload, EDGE_RING_SIZE). */
+  serviceEnv?: Record<string, string>;
+  /** Cascade only: start the history service too (resume from history). */
+  history?: boolean;
+}
+
+async function startPeer(name: TargetName, file: string, dialect: Target['dialect'], o: StartOptions): Promise<RunningTarget> {
+  const started: Spawned[] = [];
+  const targets: Target[] = [];
+  try {
+    for (let i = 0; i < (o.instances ?? 1); i++) {
+      const port = await freePort();
+      started.push(
+        await spawnServer({
+          name,
+          cmd: process.execPath,
+          args: ['--import', 'tsx', join(PEER_DIR, file)],
+          env: { PORT: String(port), ...(o.auth ? { PEER_JWT_SECRET: BENCH_SECRET } : {}) },
+          core: SERVER_CORE,
+          ready: /peer ready/,
+        }),
+      );
+      targets.push({ host: '127.0.0.1', port, dialect, ...(o.auth ? { hs256Secret: BENCH_SECRET } : {}) });
+    }
+  } catch (e) {
+    await Promise.all(started.map((s) => s.stop()));
+    throw e;
+  }
+  const notes = started.some((s) => /uws=fallback/.test(s.output())) ? ['uWebSockets.js ran its JavaScript fallback, not the native binary'] : [];
+  if (o.auth) notes.push('the peer verifies an HS256 token per connection (bench/peers/jwt.ts)');
+  return {
     name,
-    cmd: process.execPath,
-    args: ['--import', 'tsx', join(PEER_DIR, file)],
-    env: { PORT: String(port) },
-    core: SERVER_CORE,
-    ready: /peer ready/,
-  });
-  const notes = /uws=fallback/.test(s.output()) ? ['uWebSockets.js ran its JavaScript fallback, not the native binary'] : [];
-  return { name, target: { host: '127.0.0.1', port, dialect }, serverPid: s.pid, helperPids: {}, notes, stop: () => s.stop() };
+    target: targets[0]!,
+    serverPid: started[0]!.pid,
+    targets,
+    serverPids: started.map((s) => s.pid),
+    helperPids: {},
+    notes,
+    stop: async () => {
+      await Promise.all(started.map((s) => s.stop()));
+    },
+  };
 }
 
 /** nats-server on its own temp dir; JetStream for Cascade, a WebSocket listener for peer (e). */
@@ -89,6 +150,8 @@ async function startNatsWs(): Promise<RunningTarget> {
     name: 'nats-ws',
     target: { host: '127.0.0.1', port: wsPort, dialect: 'nats' },
     serverPid: n.spawned.pid,
+    targets: [{ host: '127.0.0.1', port: wsPort, dialect: 'nats' }],
+    serverPids: [n.spawned.pid],
     helperPids: {},
     notes: [],
     stop: async () => {
@@ -98,16 +161,16 @@ async function startNatsWs(): Promise<RunningTarget> {
   };
 }
 
-/** NATS (JetStream) + one fan-out worker + one edge; only the edge is on the server core. */
-async function startCascadeTarget(o: { auth: boolean; ephemeral: boolean }): Promise<RunningTarget> {
+/** NATS (JetStream) + one fan-out worker + edge(s); only the edges are on the server core. */
+async function startCascadeTarget(ephemeral: boolean, o: StartOptions): Promise<RunningTarget> {
   const helpers = helpersCore();
   const n = await startNats({ jetstream: true, core: helpers });
   let sys: CascadeSystem | undefined;
   try {
     sys = await startCascade({
       natsUrl: n.url,
-      edges: 1,
-      services: ['fan-out-worker'],
+      edges: o.instances ?? 1,
+      services: o.history ? ['fan-out-worker', 'history'] : ['fan-out-worker'],
       env: {
         // The benchmark publishes from one connection far above the per-connection and
         // per-channel limits that protect a production edge.
@@ -116,18 +179,24 @@ async function startCascadeTarget(o: { auth: boolean; ephemeral: boolean }): Pro
         EDGE_CHANNEL_PUBLISH_RATE: '1000000',
         EDGE_CHANNEL_PUBLISH_BURST: '1000000',
         ...(o.auth ? { EDGE_JWT_HS256_SECRET: BENCH_SECRET } : {}),
+        ...profileEnv(),
+        ...o.serviceEnv,
       },
     });
-    const edge = sys.edges[0]!;
     const worker = sys.services.get('fan-out-worker')?.[0];
-    pin(edge.process.pid, SERVER_CORE);
-    if (worker !== undefined && helpers !== undefined) pin(worker.pid, helpers);
+    const history = sys.services.get('history')?.[0];
+    for (const e of sys.edges) pin(e.process.pid, SERVER_CORE);
+    if (helpers !== undefined) for (const p of [worker, history]) if (p !== undefined) pin(p.pid, helpers);
     const system = sys;
+    const targets: Target[] = sys.edges.map((e) => ({ host: '127.0.0.1', port: e.port, dialect: ephemeral ? 'cascade-ephemeral' : 'cascade', ...(o.auth ? { hs256Secret: BENCH_SECRET } : {}) }));
     return {
-      name: o.ephemeral ? 'cascade-ephemeral' : 'cascade',
-      target: { host: '127.0.0.1', port: edge.port, dialect: o.ephemeral ? 'cascade-ephemeral' : 'cascade', ...(o.auth ? { hs256Secret: BENCH_SECRET } : {}) },
-      serverPid: edge.process.pid,
-      helperPids: { 'nats-server': n.spawned.pid, ...(worker ? { 'fan-out-worker': worker.pid } : {}) },
+      name: ephemeral ? 'cascade-ephemeral' : 'cascade',
+      target: targets[0]!,
+      serverPid: sys.edges[0]!.process.pid,
+      targets,
+      serverPids: sys.edges.map((e) => e.process.pid),
+      helperPids: { 'nats-server': n.spawned.pid, ...(worker ? { 'fan-out-worker': worker.pid } : {}), ...(history ? { history: history.pid } : {}) },
+      nats: { url: n.url, prefix: system.prefix },
       notes: [helpers === undefined ? 'NATS and the fan-out worker unpinned' : `NATS and the fan-out worker pinned to core ${helpers}${helpers === GENERATOR_CORE ? ' with the load generator' : ' with the edge'}`],
       stop: async () => {
         await system.stop();
@@ -143,18 +212,19 @@ async function startCascadeTarget(o: { auth: boolean; ephemeral: boolean }): Pro
   }
 }
 
-export function startTarget(name: TargetName, o: { auth?: boolean } = {}): Promise<RunningTarget> {
+export function startTarget(name: TargetName, o: StartOptions = {}): Promise<RunningTarget> {
   switch (name) {
     case 'cascade':
     case 'cascade-ephemeral':
-      return startCascadeTarget({ auth: o.auth ?? false, ephemeral: name === 'cascade-ephemeral' });
+      return startCascadeTarget(name === 'cascade-ephemeral', o);
     case 'uws':
-      return startPeer(name, 'uws-server.ts', 'plain');
+      return startPeer(name, 'uws-server.ts', 'plain', o);
     case 'ws':
-      return startPeer(name, 'ws-server.ts', 'plain');
+      return startPeer(name, 'ws-server.ts', 'plain', o);
     case 'socketio':
-      return startPeer(name, 'socketio-server.ts', 'socketio');
+      return startPeer(name, 'socketio-server.ts', 'socketio', o);
     case 'nats-ws':
+      if ((o.instances ?? 1) > 1) return Promise.reject(new Error('nats-ws: one server process only'));
       return startNatsWs();
   }
 }

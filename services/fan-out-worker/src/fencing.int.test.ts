@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode } from '@msgpack/msgpack';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Contract, LeaseBucket, defaultStreamSettings, ensureContract } from '@cascade/nats';
 import type { ChannelName } from '@cascade/protocol';
 import { startNatsServer, uniquePrefix, type NatsServerFixture } from '@cascade/testing';
@@ -27,10 +27,11 @@ beforeAll(async () => {
   nc = await connect({ servers: nats.url });
   jsm = await jetstreamManager(nc);
   await ensureContract(nc, jsm, contract, { ...defaultStreamSettings, leaseTtlMs: LEASE_TTL_MS });
-  history = new JetStreamHistoryLog(jetstream(nc), jsm, contract);
+  history = new JetStreamHistoryLog(nc, jsm, contract);
 }, 60_000);
 
 afterAll(async () => {
+  history?.close();
   await nc?.close();
   await nats?.stop();
 });

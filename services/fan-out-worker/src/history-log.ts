@@ -2,10 +2,11 @@
 // every message on `<prefix>.hist.<ch>` in the history stream, with its sequence, epoch
 // and time in headers and the finished client frame as body.
 import { randomBytes } from 'node:crypto';
-import { JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { headers as natsHeaders } from '@nats-io/nats-core';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { Header, type Contract } from '@cascade/nats';
 import type { ChannelName } from '@cascade/protocol';
+import { JetStreamPublishError, JetStreamPublisher } from './js-publish.js';
 import type { ChannelPosition } from './positions.js';
 
 export interface HistoryEntry {
@@ -45,12 +46,16 @@ export function freshEpoch(): string {
 }
 
 export class JetStreamHistoryLog implements HistoryLog {
+  private readonly publisher: JetStreamPublisher;
+
   constructor(
-    private readonly js: JetStreamClient,
+    nc: NatsConnection,
     private readonly jsm: JetStreamManager,
     private readonly contract: Contract,
     private readonly newEpoch: () => string = freshEpoch,
-  ) {}
+  ) {
+    this.publisher = new JetStreamPublisher(nc);
+  }
 
   async head(channel: ChannelName): Promise<ChannelPosition> {
     const last = await this.jsm.streams.getMessage(this.contract.historyStream, { last_by_subj: this.contract.history(channel) });
@@ -69,19 +74,24 @@ export class JetStreamHistoryLog implements HistoryLog {
     h.set(Header.Seq, String(entry.seq));
     h.set(Header.Epoch, entry.epoch);
     h.set(Header.Time, String(entry.ts));
+    // The fence and the dedupe id, as JetStream's own headers (what js.publish's
+    // `expect.lastSubjectSequence` and `msgID` set).
+    h.set('Nats-Msg-Id', entry.dedupeId);
+    h.set('Nats-Expected-Last-Subject-Sequence', String(expectedLast));
     try {
-      const ack = await this.js.publish(this.contract.history(channel), entry.frame, {
-        msgID: entry.dedupeId,
-        headers: h,
-        expect: { lastSubjectSequence: expectedLast },
-      });
+      const ack = await this.publisher.publish(this.contract.history(channel), entry.frame, h);
       if (!ack.duplicate) return { kind: 'stored', stored: ack.seq };
       const original = await this.jsm.streams.getMessage(this.contract.historyStream, { seq: ack.seq });
       if (!original) return { kind: 'conflict' };
       return { kind: 'duplicate', stored: ack.seq, frame: original.data };
     } catch (e) {
-      if (e instanceof JetStreamApiError && e.code === WRONG_LAST_SEQUENCE) return { kind: 'conflict' };
+      if (e instanceof JetStreamPublishError && e.errCode === WRONG_LAST_SEQUENCE) return { kind: 'conflict' };
       throw e;
     }
+  }
+
+  /** Stops the PubAck subscription and its timeout sweep. */
+  close(): void {
+    this.publisher.close();
   }
 }

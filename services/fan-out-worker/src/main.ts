@@ -31,13 +31,14 @@ process.exit(
         onError: (err) => log.warn({ err }, 'group membership watch failed; restarting it'),
       });
       const groupApi = serveGroupApi(nc, contract, membership, config.groupFanoutThreshold, log);
+      const history = new JetStreamHistoryLog(nc, jsm, contract);
       const deps = {
         js,
         jsm,
         contract,
         log,
         stats,
-        history: new JetStreamHistoryLog(js, jsm, contract),
+        history,
         live: new NatsLiveOutput(nc, contract),
         groups: new GroupFanout(js, contract, membership, config.groupFanoutThreshold, log),
       };
@@ -55,6 +56,7 @@ process.exit(
         stop: async () => {
           groupApi.unsubscribe();
           await owner.stop();
+          history.close();
           membership.stop();
         },
         health: () => ({ ...stats, partitions: owner.owned(), leasesLost: owner.lost }),

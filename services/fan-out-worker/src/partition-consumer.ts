@@ -201,6 +201,15 @@ export class PartitionConsumer {
 
   /** Stores and emits one message, retrying in place; false once ownership ended. */
   private async write(w: Work): Promise<boolean> {
+    // Stored and emitted: ack in the same tick as the live frame, so both go out in one
+    // write (see Sequencer.sequence). After losing the lease we leave the ack to the next
+    // owner, which recognises the message as a duplicate; only the owner touches the consumer.
+    let acked = false;
+    const ackNow = () => {
+      if (!this.owning()) return;
+      w.m.ack();
+      acked = true;
+    };
     for (let attempt = 0; ; attempt++) {
       if (!this.owning()) return false;
       let outcome: Awaited<ReturnType<Sequencer['sequence']>> | { kind: 'fanned-out' } | undefined;
@@ -208,7 +217,7 @@ export class PartitionConsumer {
         // A small group's message becomes one ingest message per member (their partitions'
         // owners sequence them); it is acked only once every copy is stored.
         const routed = this.d.groups ? await this.d.groups.deliver(w.message, () => this.owning()) : 'sequence';
-        if (routed === 'sequence') outcome = await this.sequencer.sequence(w.message);
+        if (routed === 'sequence') outcome = await this.sequencer.sequence(w.message, ackNow);
         else outcome = routed === 'not-owner' ? { kind: 'not-owner' } : { kind: 'fanned-out' };
       } catch (err) {
         this.d.log.warn({ err, subject: w.m.subject, seq: w.m.seq }, 'could not store message; will retry');
@@ -222,13 +231,11 @@ export class PartitionConsumer {
         await sleep(Math.min(2000, 100 * 2 ** attempt));
         continue;
       }
-      // Stored and emitted. After losing the lease we leave the ack to the next owner,
-      // which recognises the message as a duplicate; only the owner touches the consumer.
-      if (!this.owning()) return false;
+      if (outcome.kind === 'fanned-out') ackNow();
+      if (!acked) return false;
       if (outcome.kind === 'stored') this.d.stats.stored++;
       else if (outcome.kind === 'fanned-out') this.d.stats.fannedOut++;
       else this.d.stats.redelivered++;
-      w.m.ack();
       return true;
     }
   }

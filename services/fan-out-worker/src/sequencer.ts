@@ -31,7 +31,12 @@ export class Sequencer {
     private readonly owns: () => boolean = () => true,
   ) {}
 
-  async sequence(m: IngestMessage): Promise<SequenceOutcome> {
+  /**
+   * `emitted` is called synchronously right after the frame went live (stored or
+   * redelivered), so the caller can ack in the same tick: the live frame and the ack then
+   * leave in one write to NATS instead of two (one wake-up of nats-server less per message).
+   */
+  async sequence(m: IngestMessage, emitted?: () => void): Promise<SequenceOutcome> {
     for (let attempt = 0; attempt < FENCE_RETRIES; attempt++) {
       const pos = this.positions.get(m.channel) ?? (await this.history.head(m.channel));
       if (!this.owns()) return { kind: 'not-owner' };
@@ -44,6 +49,7 @@ export class Sequencer {
       if (r.kind === 'stored') {
         this.positions.set(m.channel, { epoch: pos.epoch, seq, lastStored: r.stored });
         this.live.emit(m.channel, frame, m.excludeClient);
+        emitted?.();
         return { kind: 'stored', seq, epoch: pos.epoch };
       }
       // Our cached position is stale either way: read it back from history next time.
@@ -52,6 +58,7 @@ export class Sequencer {
         // Stored by an earlier delivery that may have died before emitting it: emit the
         // stored bytes again; subscribers drop a sequence they already have.
         this.live.emit(m.channel, r.frame, m.excludeClient);
+        emitted?.();
         return { kind: 'redelivered' };
       }
     }

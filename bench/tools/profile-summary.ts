@@ -1,0 +1,83 @@
+// Turns a V8 .cpuprofile (node --cpu-prof) into a short text summary: wall time covered,
+// share idle, and the functions with the most self time, by file. Small enough to keep
+// in the repository where the raw profile (megabytes) is not.
+//   node --import tsx bench/tools/profile-summary.ts <file.cpuprofile> [top]
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+
+export interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const shortUrl = (url: string) => url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, 'node_modules/').replace(/^.*\/(services|libs|bench)\//, '$1/');
+
+export function summariseProfile(p: CpuProfile, top = 25): string {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  // Samples under the profiler's own start call (cpu-prof-preload.mjs) are not the service's work.
+  const excluded = new Set<number>();
+  const exclude = (n: ProfileNode, inside: boolean) => {
+    const now = inside || n.callFrame.url.endsWith('cpu-prof-preload.mjs');
+    if (now) excluded.add(n.id);
+    for (const c of n.children ?? []) exclude(byId.get(c)!, now);
+  };
+  const childIds = new Set(p.nodes.flatMap((n) => n.children ?? []));
+  for (const n of p.nodes) if (!childIds.has(n.id)) exclude(n, false);
+  const selfUs = new Map<number, number>();
+  // timeDeltas[i] is the time before sample i; attribute it to the sample's node.
+  for (let i = 0; i < p.samples.length; i++) {
+    const id = p.samples[i]!;
+    if (excluded.has(id)) continue;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
+  }
+  const byFn = new Map<string, number>();
+  const byFile = new Map<string, number>();
+  let total = 0;
+  let idle = 0;
+  for (const [id, us] of selfUs) {
+    const f = byId.get(id)!.callFrame;
+    total += us;
+    if (f.functionName === '(idle)') idle += us;
+    const file = f.url === '' ? `(${f.functionName.replace(/[()]/g, '') || 'native'})` : shortUrl(f.url);
+    const key = `${f.functionName || '(anonymous)'}  ${file}${f.url === '' ? '' : `:${f.lineNumber + 1}`}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + us);
+    const area = f.url === '' ? file : file.replace(/^(node_modules\/(@[^/]+\/)?[^/]+|services\/[^/]+|libs\/[^/]+|bench|node:[^/]+).*$/, '$1');
+    byFile.set(area, (byFile.get(area) ?? 0) + us);
+  }
+  const busy = total - idle;
+  const pct = (us: number) => `${((us / Math.max(1, busy)) * 100).toFixed(1).padStart(5)}%`;
+  const ms = (us: number) => `${(us / 1000).toFixed(0).padStart(7)} ms`;
+  const lines = [
+    `profile: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(2)} s busy (${((busy / Math.max(1, total)) * 100).toFixed(1)}%), ${p.samples.length} samples`,
+    '',
+    `top ${top} functions by self time (share of busy time):`,
+    ...[...byFn]
+      .filter(([k]) => !k.startsWith('(idle)'))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, us]) => `${ms(us)} ${pct(us)}  ${k}`),
+    '',
+    'self time by package / module:',
+    ...[...byFile]
+      .filter(([k]) => k !== '(idle)')
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 15)
+      .map(([k, us]) => `${ms(us)} ${pct(us)}  ${k}`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+if (process.argv[1]?.endsWith('profile-summary.ts')) {
+  const { readFileSync } = await import('node:fs');
+  const file = process.argv[2];
+  if (file === undefined) throw new Error('usage: profile-summary.ts <file.cpuprofile> [top]');
+  process.stdout.write(summariseProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, Number(process.argv[3] ?? 25)));
+}
