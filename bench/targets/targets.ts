@@ -84,7 +84,11 @@ export interface StartOptions {
   instances?: number;
   /** Cascade only: extra environment for its services (e.g. a profiler preload, EDGE_RING_SIZE). */
   serviceEnv?: Record<string, string>;
-  /** Cascade only: start the history service too (resume from history). */
+  /**
+   * Cascade only: start the history service (default true). A deployment always runs it: an
+   * edge asks it for a channel's start position when the first local subscriber arrives, so
+   * without it every first subscribe waits for a no-responders error.
+   */
   history?: boolean;
 }
 
@@ -170,7 +174,7 @@ async function startCascadeTarget(ephemeral: boolean, o: StartOptions): Promise<
     sys = await startCascade({
       natsUrl: n.url,
       edges: o.instances ?? 1,
-      services: o.history ? ['fan-out-worker', 'history'] : ['fan-out-worker'],
+      services: o.history === false ? ['fan-out-worker'] : ['fan-out-worker', 'history'],
       env: {
         // The benchmark publishes from one connection far above the per-connection and
         // per-channel limits that protect a production edge.
@@ -197,7 +201,7 @@ async function startCascadeTarget(ephemeral: boolean, o: StartOptions): Promise<
       serverPids: sys.edges.map((e) => e.process.pid),
       helperPids: { 'nats-server': n.spawned.pid, ...(worker ? { 'fan-out-worker': worker.pid } : {}), ...(history ? { history: history.pid } : {}) },
       nats: { url: n.url, prefix: system.prefix },
-      notes: [helpers === undefined ? 'NATS and the fan-out worker unpinned' : `NATS and the fan-out worker pinned to core ${helpers}${helpers === GENERATOR_CORE ? ' with the load generator' : ' with the edge'}`],
+      notes: [helpers === undefined ? 'NATS, the fan-out worker and history unpinned' : `NATS, the fan-out worker and history pinned to core ${helpers}${helpers === GENERATOR_CORE ? ' with the load generator' : ' with the edge'}`],
       stop: async () => {
         await system.stop();
         await n.spawned.stop();
