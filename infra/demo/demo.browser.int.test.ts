@@ -133,7 +133,7 @@ describe('demo web app in Chromium', () => {
     await until(bob, 'bob connected', (h) => h.status.kind === 'connected');
     expect((await hook(alice)).transport).toBe('websocket');
 
-    // Presence: alice learns of bob from his join, bob of alice from the roll call.
+    // Presence: alice learns of bob from his join, bob of alice from the presence answer at subscribe.
     await alice.locator('#members li[data-user="bob"]').waitFor();
     await bob.locator('#members li[data-user="alice"]').waitFor();
 

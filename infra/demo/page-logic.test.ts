@@ -94,25 +94,28 @@ describe('ConnectionStatus', () => {
 });
 
 describe('Members', () => {
-  it('lists me first, adds joins and roll-call answers, removes leaves', () => {
+  it('lists me first, adds joins, removes leaves', () => {
     const m = new Members('carol');
     expect(m.list()).toEqual(['carol']);
-    m.seen(['bob', 'alice', 'carol'], 1);
+    m.seen(['bob', 'alice', 'carol']);
     expect(m.list()).toEqual(['carol', 'alice', 'bob']);
     m.left(['bob', 'carol']);
     expect(m.list()).toEqual(['carol', 'alice']);
   });
 
-  it('drops members who did not answer a roll call in time', () => {
-    const m = new Members('me', 3_000);
-    m.seen(['alice', 'bob'], 100);
-    m.rollCall(1_000);
-    m.seen(['alice'], 1_200);
-    expect(m.expire(3_999)).toBe(false);
-    expect(m.list()).toEqual(['me', 'alice', 'bob']);
-    expect(m.expire(4_000)).toBe(true);
-    expect(m.list()).toEqual(['me', 'alice']);
-    expect(m.expire(9_000)).toBe(false);
+  it('takes who is there from the answer, then replays the changes that arrived while asking', () => {
+    const m = new Members('me');
+    m.seen(['gone']);
+    m.asked();
+    m.seen(['dan']);
+    m.left(['alice']);
+    m.answered(['alice', 'bob', 'me']);
+    expect(m.list()).toEqual(['me', 'bob', 'dan']);
+    m.seen(['erin']);
+    expect(m.list()).toEqual(['me', 'bob', 'dan', 'erin']);
+    m.asked();
+    m.unanswered();
+    expect(m.list()).toEqual(['me', 'bob', 'dan', 'erin']);
   });
 });
 

@@ -208,7 +208,7 @@ async function run(): Promise<void> {
     chat.setTyping(list);
   };
   showMembers();
-  client.subscribe(room, {
+  const roomSub = client.subscribe(room, {
     onMessage(m) {
       const recovered = delivered(m);
       const text = typeof (m.data as { text?: unknown } | null)?.text === 'string' ? (m.data as { text: string }).text.slice(0, 500) : JSON.stringify(m.data);
@@ -223,24 +223,15 @@ async function run(): Promise<void> {
     onEphemeral(m) {
       const from = m.from;
       if (from === undefined || from === user) return;
-      const d = m.data as { typing?: unknown; hello?: unknown; here?: unknown } | null;
+      const d = m.data as { typing?: unknown } | null;
       if (typeof d !== 'object' || d === null) return;
       if (d.typing === true) {
         typing.typed(from, Date.now());
         showTyping();
       }
-      if (d.hello === true || d.here === true) {
-        members.seen([from], Date.now());
-        showMembers();
-      }
-      // Roll call: tell a newcomer we are here (presence only reports changes).
-      if (d.hello === true) client.ephemeral(room, { here: true });
     },
     onJoin(joined) {
-      members.seen(
-        joined.map((j) => j.user),
-        Date.now(),
-      );
+      members.seen(joined.map((j) => j.user));
       showMembers();
     },
     onLeave(left) {
@@ -248,8 +239,19 @@ async function run(): Promise<void> {
       showMembers();
     },
     onSubscribed(info) {
-      members.rollCall(Date.now());
-      client.ephemeral(room, { hello: true });
+      // Who is here now (presence frames only tell changes); after a reconnect, too, since
+      // people may have come and gone meanwhile.
+      members.asked();
+      roomSub.presence().then(
+        (present) => {
+          members.answered(present.map((p) => p.user));
+          showMembers();
+        },
+        (e: unknown) => {
+          members.unanswered();
+          console.warn('who is in the room could not be read; showing joins and leaves only', e);
+        },
+      );
       if (info.first) chat.notice(`You joined ${room}. Messages from now on appear here.`);
       else chat.notice(info.resumed ? 'Reconnected: resumed where you left off.' : 'Reconnected.');
     },
@@ -286,7 +288,6 @@ async function run(): Promise<void> {
     const now = Date.now();
     ticker.render(now);
     showTyping();
-    if (members.expire(now)) showMembers();
     renderStatus();
   }, TICK_MS);
   window.addEventListener('pagehide', () => void client.close());

@@ -1,52 +1,54 @@
-// The chat room's member list, free of the DOM. Presence frames (join/leave, debounced by the
-// presence service) are the truth for changes, but they only report changes: a page that
-// joins later learns who is already there by a roll call over ephemeral frames (it says
-// `hello`, the others answer `here`). After a reconnect, members not heard from again
-// within the roll-call window are dropped (they may have left while we were away).
+// The chat room's member list, free of the DOM. At each (re)subscribe the page asks who is
+// in the room now (Subscription.presence(), the presence service's members); presence frames
+// (join/leave, debounced by the presence service) then tell the changes. Changes that arrive
+// while the question is out are applied again on top of the answer, so a join or leave that
+// overtakes the answer is not undone by it.
+
+type Change = { kind: 'join' | 'leave'; users: string[] };
 
 export class Members {
-  private readonly users = new Map<string, { confirmedAt: number }>();
-  private rollCallAt: number | undefined;
+  private users = new Set<string>();
+  /** Changes seen since the last question was sent; undefined when none is out. */
+  private pending: Change[] | undefined;
 
-  constructor(
-    readonly me: string,
-    readonly rollCallMs = 3_000,
-  ) {
-    this.users.set(me, { confirmedAt: Number.POSITIVE_INFINITY });
+  constructor(readonly me: string) {
+    this.users.add(me);
   }
 
-  /** Presence said these users joined, or a roll-call answer came from them. */
-  seen(users: Iterable<string>, now: number): void {
-    for (const u of users) if (u !== this.me) this.users.set(u, { confirmedAt: now });
+  /** Presence said these users joined. */
+  seen(users: Iterable<string>): void {
+    const list = [...users].filter((u) => u !== this.me);
+    this.pending?.push({ kind: 'join', users: list });
+    for (const u of list) this.users.add(u);
   }
 
   /** Presence said these users left (after the grace period). */
   left(users: Iterable<string>): void {
-    for (const u of users) if (u !== this.me) this.users.delete(u);
+    const list = [...users].filter((u) => u !== this.me);
+    this.pending?.push({ kind: 'leave', users: list });
+    for (const u of list) this.users.delete(u);
   }
 
   /** We (re)subscribed and asked who is there. */
-  rollCall(now: number): void {
-    this.rollCallAt = now;
+  asked(): void {
+    this.pending = [];
   }
 
-  /** Drops the members that did not answer the last roll call in time; true if any was dropped. */
-  expire(now: number): boolean {
-    const at = this.rollCallAt;
-    if (at === undefined || now - at < this.rollCallMs) return false;
-    this.rollCallAt = undefined;
-    let dropped = false;
-    for (const [u, s] of this.users) {
-      if (s.confirmedAt < at) {
-        this.users.delete(u);
-        dropped = true;
-      }
-    }
-    return dropped;
+  /** The answer: who is there now (replacing what we had), then the changes seen meanwhile. */
+  answered(users: Iterable<string>): void {
+    const changes = this.pending ?? [];
+    this.pending = undefined;
+    this.users = new Set([this.me, ...users]);
+    for (const c of changes) for (const u of c.users) c.kind === 'join' ? this.users.add(u) : this.users.delete(u);
+  }
+
+  /** The question failed: keep what the changes told us. */
+  unanswered(): void {
+    this.pending = undefined;
   }
 
   list(): string[] {
-    return [...this.users.keys()].sort((a, b) => (a === this.me ? -1 : b === this.me ? 1 : a.localeCompare(b)));
+    return [...this.users].sort((a, b) => (a === this.me ? -1 : b === this.me ? 1 : a.localeCompare(b)));
   }
 }
 

@@ -5,7 +5,7 @@ import { decodeValue, encodeServerFrame, type ServerFrame } from '@cascade/proto
 import { CascadeClient } from './client.js';
 import type { Message, RecoveryImpossible, SubscriptionHandlers, WebSocketLike } from './types.js';
 
-type Sent = { t: number; id?: number; ch?: string; since?: { ep: string; seq: number }; key?: string; token?: string; limit?: number };
+type Sent = { t: number; id?: number; ch?: string; since?: { ep: string; seq: number }; psince?: { ep: string; seq: number }; key?: string; token?: string; limit?: number };
 
 class FakeSocket implements WebSocketLike {
   static all: FakeSocket[] = [];
@@ -49,7 +49,7 @@ class FakeSocket implements WebSocketLike {
     if (!f) throw new Error(`no frame t:${t} sent`);
     return f;
   }
-  welcome(extra: { exp?: number } = {}): void {
+  welcome(extra: { exp?: number; personal?: string; psub?: { recovered?: boolean; ep?: string; seq?: number } } = {}): void {
     this.push({ t: 101, v: 1, client: 'c-1', user: 'u1', limits: { frame: 65536, subs: 128 }, ...extra });
   }
 }
@@ -125,6 +125,87 @@ describe('CascadeClient (scripted server)', () => {
       expect(lost).toEqual([]);
       await client.close();
     }
+  });
+
+  describe('the personal channel (subscribed by the server at connect)', () => {
+    // A token for user u1 (unsigned: only the server verifies it); its personal channel is user:u1.
+    const token = `e30.${btoa(JSON.stringify({ sub: 'u1' })).replace(/=+$/, '')}.sig`;
+    const personal = { personal: 'user:u1' };
+    const pmsg = (seq: number) => msg(seq, 'e1', 'user:u1');
+
+    async function connecting(client: CascadeClient, after?: FakeSocket) {
+      if (after) await vi.waitFor(() => expect(FakeSocket.all.at(-1)).not.toBe(after));
+      else void client.connect();
+      await vi.waitFor(() => expect(FakeSocket.all.at(-1)?.sent[0]?.t).toBe(1));
+      return FakeSocket.all.at(-1)!;
+    }
+
+    it('adopts the start from connected, resumes with psince on reconnect, and sends no subscribe for it', async () => {
+      const client = new CascadeClient({ url: 'ws://x/', WebSocket: FakeSocket, token, backoff: { initialMs: 5, maxMs: 20 } });
+      const got: number[] = [];
+      const sub = client.subscribe('user:u1', { onMessage: (m) => got.push(m.seq) });
+      const ws = await connecting(client);
+      expect(ws.sent[0]!.psince).toBeUndefined();
+      ws.welcome({ ...personal, psub: { ep: 'e1', seq: 3 } });
+      await expect(sub.ready).resolves.toEqual({ resumed: false, first: true });
+      expect(sub.position).toEqual({ ep: 'e1', seq: 3 });
+      ws.push(pmsg(4));
+      ws.drop(1006);
+      const ws2 = await connecting(client, ws);
+      expect(ws2.sent[0]!.psince).toEqual({ ep: 'e1', seq: 4 });
+      ws2.welcome({ ...personal, psub: { recovered: true } });
+      for (const q of [5, 6, 7]) ws2.push(pmsg(q));
+      expect(got).toEqual([4, 5, 6, 7]);
+      expect(ws.sent.concat(ws2.sent).some((f) => f.t === 2 || f.t === 3)).toBe(false);
+      await client.close();
+    });
+
+    it('surfaces a resume the server refused in connected (recovered false) and continues after its position', async () => {
+      const client = new CascadeClient({ url: 'ws://x/', WebSocket: FakeSocket, token, backoff: { initialMs: 5, maxMs: 20 } });
+      const lost: RecoveryImpossible[] = [];
+      const got: number[] = [];
+      client.subscribe('user:u1', { onMessage: (m) => got.push(m.seq), onRecoveryImpossible: (r) => lost.push(r) }, { since: { ep: 'e1', seq: 2 } });
+      const ws = await connecting(client);
+      expect(ws.sent[0]!.psince).toEqual({ ep: 'e1', seq: 2 });
+      ws.welcome({ ...personal, psub: { recovered: false, ep: 'e1', seq: 9 } });
+      ws.push(pmsg(10));
+      expect(lost).toEqual([{ channel: 'user:u1', reason: 'resume-refused', from: { ep: 'e1', seq: 2 }, to: { ep: 'e1', seq: 9 } }]);
+      expect(got).toEqual([10]);
+      await client.close();
+    });
+
+    it('a later subscribe to it releases the server-made one and resumes from where it started at connect', async () => {
+      const client = new CascadeClient({ url: 'ws://x/', WebSocket: FakeSocket, token, backoff: { initialMs: 5, maxMs: 20 } });
+      const ws = await connecting(client);
+      ws.welcome({ ...personal, psub: { ep: 'e1', seq: 3 } });
+      await client.connect();
+      ws.push(pmsg(4)); // nobody listens yet
+      const got: number[] = [];
+      const sub = client.subscribe('user:u1', { onMessage: (m) => got.push(m.seq) });
+      await vi.waitFor(() => ws.last(3));
+      expect(ws.last(3).ch).toBe('user:u1');
+      ws.push({ t: 102, id: ws.last(3).id! });
+      await vi.waitFor(() => ws.last(2));
+      expect(ws.last(2)).toMatchObject({ ch: 'user:u1', since: { ep: 'e1', seq: 3 } });
+      ws.push({ t: 102, id: ws.last(2).id!, recovered: true });
+      ws.push(pmsg(4));
+      await expect(sub.ready).resolves.toEqual({ resumed: true, first: true });
+      expect(got).toEqual([4]);
+      await client.close();
+    });
+
+    it('with an older server (no psub) it falls back to subscribing, AlreadySubscribed counting as success', async () => {
+      const client = new CascadeClient({ url: 'ws://x/', WebSocket: FakeSocket, token, backoff: { initialMs: 5, maxMs: 20 } });
+      const sub = client.subscribe('user:u1', {});
+      const ws = await connecting(client);
+      ws.welcome(personal);
+      await vi.waitFor(() => ws.last(3));
+      ws.push({ t: 102, id: ws.last(3).id! });
+      await vi.waitFor(() => ws.last(2));
+      ws.push({ t: 106, id: ws.last(2).id!, ch: 'user:u1', code: 105, msg: 'already' });
+      await expect(sub.ready).resolves.toMatchObject({ first: true });
+      await client.close();
+    });
   });
 
   it('resolves publish on the durable ack and reuses the key after a reconnect (dup ack = success)', async () => {

@@ -16,6 +16,7 @@ import {
   type ClientFrame,
   type ConnectedFrame,
   type ErrorFrame,
+  type PersonalSubscription,
   type MessageFrame,
   type PresenceFrame,
   type ReplyFrame,
@@ -26,16 +27,18 @@ import { Backoff } from './backoff.js';
 import { Delivery, reportAsync } from './delivery.js';
 import { Emitter } from './emitter.js';
 import { CascadeError } from './errors.js';
+import { presenceList } from './presence.js';
 import { PublishQueue, type PublishEntry, type PublishResult } from './publish-queue.js';
 import { RequestTable, realTimers, type Timers } from './requests.js';
 import { SseTransport } from './sse-transport.js';
 import { ChannelSubscription, type Subscription } from './subscription.js';
-import { jwtExpiry, refreshDelay } from './token.js';
+import { jwtExpiry, jwtSubject, refreshDelay } from './token.js';
 import type {
   CascadeClientOptions,
   ClientEvents,
   ClientState,
   ConnectionInfo,
+  PresenceList,
   PublishOptions,
   SubscribeOptions,
   SubscriptionHandlers,
@@ -115,6 +118,20 @@ export class CascadeClient {
   private connection: ConnectionInfo | undefined;
   private lastError: CascadeError | undefined;
   private token: string | undefined;
+  /**
+   * The personal channel (`user:<id>`) the server subscribes every token connection to:
+   * from the last `connected`, before that from the token's `sub`.
+   */
+  private personal: string | undefined;
+  /** The personal channel's position the current connect frame carried (`psince`), if any. */
+  private personalSince: StreamPosition | undefined;
+  /**
+   * The server holds the personal channel on this connection for no subscription of ours
+   * (the application subscribed to it later, or after it was adopted elsewhere): a subscribe
+   * to it first releases that one; `personalStart` is where it started (connected.psub).
+   */
+  private personalHeld = false;
+  private personalStart: StreamPosition | undefined;
   /** The server answered a history request with UnknownFrameType: gaps fall back to resubscribing. */
   private historyUnsupported = false;
   private refreshUnsupported = false;
@@ -207,7 +224,7 @@ export class CascadeClient {
     if (!parsed.ok) throw new CascadeError(ErrorCode.InvalidChannel, parsed.reason, 'client', channel);
     if (this.current === 'closed' || this.current === 'failed') throw new CascadeError(ErrorCode.NotConnected, 'the client is closed', 'client', channel);
     if (this.subs.has(channel)) throw new CascadeError(ErrorCode.AlreadySubscribed, `already subscribed to ${channel}`, 'client', channel);
-    const sub = new ChannelSubscription(channel, handlers, options.since, (s) => this.leave(s), this.o.backoff);
+    const sub = new ChannelSubscription(channel, handlers, options.since, (s) => this.leave(s), this.o.backoff, (s) => this.members(s));
     this.subs.set(channel, sub);
     if (this.current === 'connected') this.startSubscribe(sub);
     return sub.handle;
@@ -288,7 +305,16 @@ export class CascadeClient {
     this.connectTimer = this.timers.set(() => this.abandon('no connected frame in time'), this.o.connectTimeoutMs);
     ws.onopen = () => {
       if (ws !== this.ws) return;
-      this.send({ t: FrameType.Connect, v: PROTOCOL_VERSION, client: this.o.clientName, ...(token === undefined ? {} : { token }) });
+      // The personal channel resumes in the connect itself (psince), so its missed messages
+      // come before any newer one; its subscribe answer arrives with `connected` (psub).
+      if (token !== undefined) {
+        const sub = jwtSubject(token);
+        if (sub !== undefined && this.personal !== `user:${sub}`) this.personal = `user:${sub}`;
+      }
+      const ps = this.personal === undefined || token === undefined ? undefined : this.subs.get(this.personal);
+      this.personalSince = ps?.state === 'pending' ? ps.tracker.position : undefined;
+      const psince = this.personalSince;
+      this.send({ t: FrameType.Connect, v: PROTOCOL_VERSION, client: this.o.clientName, ...(token === undefined ? {} : { token }), ...(psince ? { psince } : {}) });
     };
     ws.onmessage = (ev: { data: unknown }) => {
       if (ws === this.ws) this.receive(ev.data);
@@ -473,8 +499,34 @@ export class CascadeClient {
     this.scheduleRefresh(f.exp ?? (this.token === undefined ? undefined : jwtExpiry(this.token)));
     for (const w of this.waiters.splice(0)) w.resolve();
     this.events.emit('connected', this.connection);
-    for (const s of this.subs.values()) if (s.state === 'pending') this.startSubscribe(s);
+    // In this same step, before any frame after `connected` (its catch-up) is read.
+    const adopted = this.adoptPersonal(f);
+    for (const s of this.subs.values()) if (s.state === 'pending' && s !== adopted) this.startSubscribe(s);
     this.pump();
+  }
+
+  /**
+   * The personal channel was subscribed by the server before `connected`: when `psub` answers
+   * the position our connect sent for our subscription of it, that is its subscribe reply
+   * (the catch-up, if any, follows). Otherwise the server holds it for nothing of ours yet,
+   * and a subscribe to it releases that first (subscribeOnce). Returns the adopted one.
+   */
+  private adoptPersonal(f: ConnectedFrame): ChannelSubscription | undefined {
+    const personal = typeof f.personal === 'string' ? f.personal : undefined;
+    const psub: PersonalSubscription | undefined = typeof f.psub === 'object' && f.psub !== null ? f.psub : undefined;
+    const since = this.personalSince;
+    this.personalSince = undefined;
+    this.personal = personal ?? this.personal;
+    this.personalHeld = personal !== undefined;
+    this.personalStart = psub && psub.recovered === undefined ? positionOf(psub) : undefined;
+    if (personal === undefined || psub === undefined) return undefined;
+    const s = this.subs.get(personal);
+    const at = s?.tracker.position;
+    // It answers our psince only if it says whether that was recovered (and vice versa).
+    if (!s || s.state !== 'pending' || at?.ep !== since?.ep || at?.seq !== since?.seq || (since !== undefined) !== (psub.recovered !== undefined)) return undefined;
+    this.personalHeld = false;
+    this.subscribeAnswered(s, since, { t: FrameType.Reply, id: 0, ...psub });
+    return s;
   }
 
   private errorFrame(f: ErrorFrame): void {
@@ -570,9 +622,23 @@ export class CascadeClient {
 
   private async subscribeOnce(s: ChannelSubscription): Promise<void> {
     const gen = this.generation;
+    let a: Answer;
+    if (this.personalHeld && s.channel === this.connection?.personal) {
+      // The server subscribed this connection to it at connect, for no subscription of ours:
+      // leave it, then subscribe from our position (or from where it started at connect), so
+      // what arrived meanwhile is replayed to us in order, rather than refused with 105.
+      this.personalHeld = false;
+      if (!s.tracker.position && this.personalStart) s.tracker.reset(this.personalStart);
+      try {
+        a = await this.request({ t: FrameType.Unsubscribe, id: 0, ch: s.channel });
+      } catch (err) {
+        if (gen === this.generation) this.d.call(s, 'onError', err as CascadeError);
+        return;
+      }
+      if (gen !== this.generation || s.state !== 'pending') return;
+    }
     s.state = 'subscribing';
     const since = s.tracker.position;
-    let a: Answer;
     try {
       a = await this.request({ t: FrameType.Subscribe, id: 0, ch: s.channel, ...(since ? { since } : {}) });
     } catch (err) {
@@ -581,6 +647,11 @@ export class CascadeClient {
       return;
     }
     if (gen !== this.generation || s.state !== 'subscribing') return;
+    this.subscribeAnswered(s, since, a);
+  }
+
+  /** A subscribe's answer (or the personal channel's, from `connected`): activate, recover, retry or fail. */
+  private subscribeAnswered(s: ChannelSubscription, since: StreamPosition | undefined, a: Answer): void {
     if (a.t === FrameType.Error && a.code !== ErrorCode.AlreadySubscribed) {
       const err = serverError(a);
       if (a.code === ErrorCode.RecoveryImpossible) {
@@ -598,7 +669,7 @@ export class CascadeClient {
       });
       return;
     }
-    // AlreadySubscribed (the server-made personal channel) is success, but nothing was replayed.
+    // AlreadySubscribed (a server-made personal channel of an older server) is success, but nothing was replayed.
     let resumed = since !== undefined && a.t === FrameType.Reply;
     if (a.t === FrameType.Reply && since !== undefined && a.recovered === false) {
       resumed = false;
@@ -659,6 +730,14 @@ export class CascadeClient {
       throw err;
     }
     if (a.t === FrameType.Error && a.code !== ErrorCode.NotSubscribed) throw serverError(a);
+  }
+
+  /** Who is present in a subscription's channel now: a `members` request (t:8). */
+  private async members(s: ChannelSubscription): Promise<PresenceList> {
+    if (s.state === 'closed' || s.state === 'failed') throw new CascadeError(ErrorCode.NotSubscribed, `not subscribed to ${s.channel}`, 'client', s.channel);
+    const a = await this.request({ t: FrameType.Members, id: 0, ch: s.channel });
+    if (a.t === FrameType.Error) throw serverError(a);
+    return presenceList(a);
   }
 
   // ---- publishing ----

@@ -7,6 +7,7 @@ export { Backoff, type BackoffOptions } from './backoff.js';
 export { newIdempotencyKey, type PublishResult } from './publish-queue.js';
 export { jwtExpiry, type TokenSource } from './token.js';
 export type {
+  PresenceList,
   CascadeClientOptions,
   ClientEvents,
   ClientState,

@@ -11,6 +11,7 @@ import { Backoff } from './backoff.js';
 import { Delivery, reportAsync } from './delivery.js';
 import { Emitter } from './emitter.js';
 import { CascadeError } from './errors.js';
+import { presenceList } from './presence.js';
 import { PublishQueue, type PublishEntry, type PublishResult } from './publish-queue.js';
 import { realTimers, type Timers } from './requests.js';
 import {
@@ -34,6 +35,7 @@ import {
 import { ChannelSubscription, type Subscription } from './subscription.js';
 import { jwtExpiry, refreshDelay } from './token.js';
 import type {
+  PresenceList,
   CascadeClientOptions,
   ClientEvents,
   ClientState,
@@ -163,7 +165,7 @@ export class SseTransport {
     if (options.since && !vectorSafePosition(options.since)) {
       throw new CascadeError(ErrorCode.BadRequest, 'since must be {ep, seq} as delivered by the server', 'client', channel);
     }
-    const sub = new ChannelSubscription(channel, handlers, options.since, (s) => this.leave(s), this.o.backoff);
+    const sub = new ChannelSubscription(channel, handlers, options.since, (s) => this.leave(s), this.o.backoff, (s) => this.members(s));
     this.subs.set(channel, sub);
     if (this.current !== 'idle') this.queueReopen();
     return sub.handle;
@@ -621,6 +623,29 @@ export class SseTransport {
       this.timers.clear(timer);
       if (abort) this.aborts.delete(abort);
     }
+  }
+
+  /** Who is present in a subscription's channel now: `GET /v1/channels/<ch>/presence` with the token. */
+  private async members(s: ChannelSubscription): Promise<PresenceList> {
+    if (s.state === 'closed' || s.state === 'failed') throw new CascadeError(ErrorCode.NotSubscribed, `not subscribed to ${s.channel}`, 'client', s.channel);
+    let res: { status: number; text: string };
+    try {
+      res = await this.http('GET', channelUrl(this.base, s.channel, 'presence'), await this.requestToken(), undefined);
+    } catch (cause) {
+      throw cause instanceof CascadeError ? cause : new CascadeError(ErrorCode.Unavailable, `presence request failed: ${String(cause)}`, 'client', s.channel, { cause });
+    }
+    if (res.status !== 200) {
+      const f = httpFailure(res.status, res.text);
+      if (f.status === 401 && f.code === CloseCode.TokenExpired) this.tokenStale = true;
+      throw httpError(f, s.channel);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(res.text);
+    } catch (cause) {
+      throw new CascadeError(ErrorCode.Unavailable, 'the presence answer is not JSON', 'client', s.channel, { cause });
+    }
+    return presenceList(typeof body === 'object' && body !== null ? body : {});
   }
 
   private sendable = (e: PublishEntry): boolean => !this.inflight.has(e.ch);

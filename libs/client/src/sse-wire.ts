@@ -40,7 +40,7 @@ export function streamUrl(base: string, r: StreamRequest): string {
 }
 
 /** `POST /v1/channels/<ch>/messages` or `/ephemeral` under an edge base URL. */
-export function channelUrl(base: string, channel: string, what: 'messages' | 'ephemeral'): string {
+export function channelUrl(base: string, channel: string, what: 'messages' | 'ephemeral' | 'presence'): string {
   return `${base}v1/channels/${encodeURIComponent(channel)}/${what}`;
 }
 

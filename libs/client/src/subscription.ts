@@ -5,7 +5,7 @@ import type { MessageFrame, StreamPosition } from '@cascade/protocol';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import type { CascadeError } from './errors.js';
 import { PositionTracker } from './position.js';
-import type { SubscribeInfo, SubscriptionHandlers } from './types.js';
+import type { PresenceList, SubscribeInfo, SubscriptionHandlers } from './types.js';
 
 /**
  * - `pending`: to be subscribed when a connection is open.
@@ -52,6 +52,17 @@ export class Subscription {
   unsubscribe(): Promise<void> {
     return this.s.leave(this.s);
   }
+
+  /**
+   * Who is present in the channel now (one entry per user), as the server's presence service
+   * knows it; `onJoin`/`onLeave` tell the changes after. The array also carries `count` (users
+   * present) and `partial`; over the service's list cap it holds no entries, only `count`.
+   * Rejects with CascadeError: `Unavailable` (no presence service), `PermissionDenied`,
+   * `NotConnected`, `UnknownFrameType` (an older server).
+   */
+  presence(): Promise<PresenceList> {
+    return this.s.members(this.s);
+  }
 }
 
 /** The client's state for one subscribed channel. */
@@ -78,7 +89,8 @@ export class ChannelSubscription {
     readonly handlers: SubscriptionHandlers,
     since: StreamPosition | undefined,
     readonly leave: (s: ChannelSubscription) => Promise<void>,
-    backoff?: BackoffOptions,
+    backoff: BackoffOptions | undefined,
+    readonly members: (s: ChannelSubscription) => Promise<PresenceList>,
   ) {
     this.tracker = new PositionTracker<MessageFrame>(since);
     this.retry = new Backoff(backoff);

@@ -5,19 +5,29 @@
 
 export type TokenSource = string | (() => Promise<string> | string);
 
-/** The `exp` claim of a JWT in ms since the Unix epoch, or undefined when absent or unreadable. */
-export function jwtExpiry(token: string): number | undefined {
+/** A JWT's claims, read without verification; undefined when it is not a JWT we can read. */
+function jwtClaims(token: string): Record<string, unknown> | undefined {
   const part = token.split('.')[1];
   if (part === undefined) return undefined;
-  let claims: unknown;
   try {
-    claims = JSON.parse(base64UrlDecode(part));
+    const claims: unknown = JSON.parse(base64UrlDecode(part));
+    return typeof claims === 'object' && claims !== null ? (claims as Record<string, unknown>) : undefined;
   } catch {
-    // Not a JWT we can read: the server decides about it; we only cannot schedule a refresh.
+    // Not a JWT we can read: the server decides about it.
     return undefined;
   }
-  const exp = (claims as { exp?: unknown } | null)?.exp;
+}
+
+/** The `exp` claim of a JWT in ms since the Unix epoch, or undefined when absent or unreadable. */
+export function jwtExpiry(token: string): number | undefined {
+  const exp = jwtClaims(token)?.['exp'];
   return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
+}
+
+/** The `sub` claim (the user, whose personal channel is `user:<sub>`), or undefined. */
+export function jwtSubject(token: string): string | undefined {
+  const sub = jwtClaims(token)?.['sub'];
+  return typeof sub === 'string' && sub.length > 0 ? sub : undefined;
 }
 
 function base64UrlDecode(s: string): string {

@@ -165,6 +165,14 @@ export interface PresenceEvent {
  * - `gap`: live messages were lost and the missing range could not be read.
  * - `epoch-changed`: the channel's history was reset; numbering restarted.
  */
+/** `Subscription.presence()`: the users present now, plus how many there are. */
+export interface PresenceList extends Array<PresenceMember> {
+  /** Users present (also when the list is left empty because the channel is too large). */
+  count: number;
+  /** The server's presence state is still being rebuilt (after a restart): someone may be missing. */
+  partial: boolean;
+}
+
 export interface RecoveryImpossible {
   channel: string;
   reason: 'resume-refused' | 'gap' | 'epoch-changed';

@@ -31,13 +31,30 @@ function decodeErr(bytes: Uint8Array, maxFrameBytes?: number) {
 
 describe('decodeClientFrame: every client frame type', () => {
   it('connect with and without optional fields', () => {
-    expect(decodeOk({ t: 1 })).toEqual({ t: 1, v: 1, token: undefined, client: undefined });
+    expect(decodeOk({ t: 1 })).toEqual({ t: 1, v: 1, token: undefined, client: undefined, psince: undefined });
     expect(decodeOk({ t: 1, v: 1, token: 'abc.def.ghi', client: 'cascade-js/0.1' })).toEqual({
       t: 1,
       v: 1,
       token: 'abc.def.ghi',
       client: 'cascade-js/0.1',
+      psince: undefined,
     });
+  });
+
+  it('connect with the personal channel\'s resume position (psince)', () => {
+    expect(decodeOk({ t: 1, token: 'a.b.c', psince: { ep: 'e1', seq: 4 } })).toMatchObject({ t: 1, psince: { ep: 'e1', seq: 4 } });
+    expect(decodeOk({ t: 1, psince: { ep: '', seq: 0 } })).toMatchObject({ psince: { ep: '', seq: 0 } });
+    expect(decodeOk({ t: 1, psince: null })).toMatchObject({ psince: undefined });
+    for (const bad of [{ ep: 'e' }, { ep: 1, seq: 1 }, { ep: 'e', seq: -1 }, { ep: 'x'.repeat(65), seq: 1 }, 'e:1', [1]]) {
+      expect(decodeErr(encode({ t: 1, psince: bad })).code).toBe(ErrorCode.BadRequest);
+    }
+  });
+
+  it('members (who is present), with an id and a channel', () => {
+    expect(decodeOk({ t: 8, id: 3, ch: 'chat:a' })).toEqual({ t: 8, id: 3, ch: 'chat:a' });
+    expect(decodeErr(encode({ t: 8, ch: 'chat:a' })).code).toBe(ErrorCode.BadRequest);
+    const e = decodeErr(encode({ t: 8, id: 4, ch: 'bad.name' }));
+    expect([e.code, e.id]).toEqual([ErrorCode.InvalidChannel, 4]);
   });
 
   it('subscribe, with and without since', () => {
@@ -276,7 +293,7 @@ describe('publish data is kept byte for byte', () => {
   });
 
   it('treats nil optional fields as absent', () => {
-    expect(decodeOk({ t: 1, token: null, client: null })).toEqual({ t: 1, v: 1, token: undefined, client: undefined });
+    expect(decodeOk({ t: 1, token: null, client: null })).toEqual({ t: 1, v: 1, token: undefined, client: undefined, psince: undefined });
     const p = decodeOk({ t: 4, id: 1, ch: 'a', data: null, key: null });
     expect(p.t === 4 && p.key).toBeUndefined();
     expect(p.t === 4 && [...p.payload]).toEqual([0xc0]);

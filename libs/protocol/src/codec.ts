@@ -145,6 +145,10 @@ function isSeq(v: unknown): v is number {
  * The `data` value of a decoded frame as the exact bytes the client sent (copied out of
  * the transport's buffer, which is reused after the message callback).
  */
+function isPosition(v: unknown): v is { ep: string; seq: number } {
+  return isPlainMap(v) && typeof v['ep'] === 'string' && v['ep'].length <= 64 && isSeq(v['seq']);
+}
+
 function payloadOf(bytes: Uint8Array, data: unknown, id?: number): Decoded<Uint8Array> {
   if (data === undefined) return fail(ErrorCode.BadRequest, 'data is required', id);
   try {
@@ -191,7 +195,9 @@ export function decodeClientFrame(bytes: Uint8Array, limits: DecodeLimits = {}):
     if (client !== undefined && (typeof client !== 'string' || client.length > MAX_CLIENT_NAME_LENGTH)) {
       return fail(ErrorCode.BadRequest, `connect.client must be a string of at most ${MAX_CLIENT_NAME_LENGTH} characters`);
     }
-    return { ok: true, frame: { t: 1, v, token, client } };
+    const psince = f['psince'] ?? undefined;
+    if (psince !== undefined && !isPosition(psince)) return fail(ErrorCode.BadRequest, 'psince must be {ep: string, seq: non-negative integer}');
+    return { ok: true, frame: { t: 1, v, token, client, psince: psince === undefined ? undefined : { ep: psince['ep'], seq: psince['seq'] } } };
   }
 
   if (t === FrameType.Ephemeral) {
@@ -212,7 +218,7 @@ export function decodeClientFrame(bytes: Uint8Array, limits: DecodeLimits = {}):
     return { ok: true, frame: { t: 6, id, token } };
   }
 
-  if (t !== FrameType.Subscribe && t !== FrameType.Unsubscribe && t !== FrameType.Publish && t !== FrameType.History) {
+  if (t !== FrameType.Subscribe && t !== FrameType.Unsubscribe && t !== FrameType.Publish && t !== FrameType.History && t !== FrameType.Members) {
     return fail(ErrorCode.UnknownFrameType, `unknown frame type ${t}`, isRequestId(f['id']) ? f['id'] : undefined);
   }
   const id = f['id'];
@@ -233,6 +239,7 @@ export function decodeClientFrame(bytes: Uint8Array, limits: DecodeLimits = {}):
     return { ok: true, frame: { t: 2, id, ch: channel, since: position } };
   }
   if (t === FrameType.Unsubscribe) return { ok: true, frame: { t: 3, id, ch: channel } };
+  if (t === FrameType.Members) return { ok: true, frame: { t: 8, id, ch: channel } };
   if (t === FrameType.History) {
     const since = f['since'] ?? undefined;
     if (since !== undefined && (!isPlainMap(since) || typeof since['ep'] !== 'string' || since['ep'].length > 64 || !isSeq(since['seq']))) {

@@ -14,6 +14,7 @@ export const FrameType = {
   Ephemeral: 5,
   Refresh: 6,
   History: 7,
+  Members: 8,
   Connected: 101,
   Reply: 102,
   Message: 103,
@@ -40,7 +41,11 @@ export const BEFORE_FIRST: Readonly<StreamPosition> = Object.freeze({ ep: '', se
 
 // ---- client -> server, as a client writes them ----
 
-export interface ConnectFrame { t: 1; v?: number; token?: string; client?: string }
+/**
+ * `psince`: where the personal channel (`user:<id>`, subscribed by the server at connect)
+ * resumes from, as `subscribe.since` does for other channels; the answer is `connected.psub`.
+ */
+export interface ConnectFrame { t: 1; v?: number; token?: string; client?: string; psince?: StreamPosition }
 export interface SubscribeFrame { t: 2; id: number; ch: string; since?: StreamPosition }
 export interface UnsubscribeFrame { t: 3; id: number; ch: string }
 export interface PublishFrame { t: 4; id: number; ch: string; data: unknown; key?: string; echo?: boolean }
@@ -52,11 +57,13 @@ export interface RefreshFrame { t: 6; id: number; token: string }
  * without it the newest ones. At most `limit` (1-1000, default 100) per request.
  */
 export interface HistoryFrame { t: 7; id: number; ch: string; since?: StreamPosition; limit?: number }
-export type ClientFrame = ConnectFrame | SubscribeFrame | UnsubscribeFrame | PublishFrame | EphemeralFrame | RefreshFrame | HistoryFrame;
+/** Who is present in a channel now (the presence service's members), for a channel the connection may subscribe to. */
+export interface MembersFrame { t: 8; id: number; ch: string }
+export type ClientFrame = ConnectFrame | SubscribeFrame | UnsubscribeFrame | PublishFrame | EphemeralFrame | RefreshFrame | HistoryFrame | MembersFrame;
 
 // ---- client -> server, as the server holds them after strict decoding ----
 
-export interface InboundConnect { t: 1; v: number; token: string | undefined; client: string | undefined }
+export interface InboundConnect { t: 1; v: number; token: string | undefined; client: string | undefined; psince: StreamPosition | undefined }
 export interface InboundSubscribe { t: 2; id: number; ch: ChannelName; since: StreamPosition | undefined }
 export interface InboundUnsubscribe { t: 3; id: number; ch: ChannelName }
 export interface InboundPublish {
@@ -72,7 +79,8 @@ export interface InboundPublish {
 export interface InboundEphemeral { t: 5; ch: ChannelName; payload: Uint8Array }
 export interface InboundRefresh { t: 6; id: number; token: string }
 export interface InboundHistory { t: 7; id: number; ch: ChannelName; since: StreamPosition | undefined; limit: number }
-export type InboundFrame = InboundConnect | InboundSubscribe | InboundUnsubscribe | InboundPublish | InboundEphemeral | InboundRefresh | InboundHistory;
+export interface InboundMembers { t: 8; id: number; ch: ChannelName }
+export type InboundFrame = InboundConnect | InboundSubscribe | InboundUnsubscribe | InboundPublish | InboundEphemeral | InboundRefresh | InboundHistory | InboundMembers;
 
 // ---- server -> client ----
 
@@ -86,6 +94,12 @@ export interface ConnectedFrame {
   limits: { frame: number; subs: number; pub?: number };
   /** The personal channel (`user:<id>`) the server subscribed this connection to, for token users. */
   personal?: string;
+  /**
+   * The personal channel's subscribe answer, exactly as a subscribe reply for it would be
+   * (`recovered` when the connect carried `psince`; `ep`/`seq`: its start, or where live
+   * delivery continues after `recovered: false`). Absent from servers that predate it.
+   */
+  psub?: PersonalSubscription;
   /** When the connection closes with 4006 unless a `refresh` arrives first, ms since the Unix epoch. */
   exp?: number;
 }
@@ -111,6 +125,15 @@ export interface ReplyFrame {
   more?: boolean;
   /** refresh: the connection's new expiry, ms since the Unix epoch (absent: the token has no exp). */
   exp?: number;
+  /**
+   * members: who is present now, one entry per user (`client`: one of its connections);
+   * absent when the channel has more members than the presence service lists (`count` only).
+   */
+  members?: PresenceMember[];
+  /** members: how many users are present. */
+  count?: number;
+  /** members: the presence service is still rebuilding its state (after a start): the list may be short. */
+  partial?: boolean;
 }
 export interface MessageFrame {
   t: 103;
@@ -137,6 +160,8 @@ export interface PresenceMember { user: string; client: string }
 export interface PresenceFrame { t: 105; ch: string; join?: PresenceMember[]; leave?: PresenceMember[]; count?: number }
 /** `ep`/`seq`: with RecoveryImpossible, the channel's current position. */
 export interface ErrorFrame { t: 106; id?: number; ch?: string; code: number; msg: string; ep?: string; seq?: number }
+/** The personal channel's part of `connected`: the fields of a subscribe reply. */
+export interface PersonalSubscription { recovered?: boolean; ep?: string; seq?: number }
 export interface ReconnectFrame { t: 107; delay: number; reason: string }
 export type ServerFrame =
   | ConnectedFrame

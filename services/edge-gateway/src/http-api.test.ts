@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode, encodeFrameWithPayload, encodeValue, type ChannelName } from '@cascade/protocol';
 import { HistoryRequestError, type HistoryReadRequest } from '@cascade/nats';
 import { ServerApi, toJson, type HistoryApiPort } from './http-api.js';
+import { PresenceQueryError } from './presence-members.js';
+import type { Authenticate } from './session.js';
 
 class FakeHistory implements HistoryApiPort {
   reads: HistoryReadRequest[] = [];
@@ -58,5 +60,36 @@ describe('ServerApi publishing', () => {
     const keyed = new ServerApi(new FakeHistory(), 'k3y', undefined, publisher);
     expect(await keyed.handle(post('/v1/channels/news/messages', '{"data":1}', 'Bearer k3y'))).toEqual({ status: 201, body: { ok: true, dup: false } });
     expect((await keyed.handle({ ...get('/v1/channels/news/messages'), authorization: 'Bearer k3y' })).status).toBe(405);
+  });
+});
+
+describe('ServerApi presence (GET /v1/channels/<ch>/presence)', () => {
+  const jwt = (user: string) => `h.${user}.s`;
+  const presence = {
+    port: {
+      members: async (ch: ChannelName) => {
+        if (ch === 'chat:down') throw new PresenceQueryError(ErrorCode.Unavailable, 'the presence service is unavailable; retry');
+        return { count: 1, members: [{ user: 'bob', client: 'c1' }] };
+      },
+    },
+    authenticate: (async (token: string | undefined) =>
+      token === 'h.alice.s'
+        ? { ok: true, identity: { user: 'alice', may: (_a: string, ch: string) => ch.startsWith('chat:') } }
+        : { ok: false, code: 4501, reason: 'bad token' }) as Authenticate,
+  };
+  const api = new ServerApi(new FakeHistory(), 'k3y', undefined, undefined, undefined, presence);
+
+  it('answers with the API key or a user token that may subscribe to the channel', async () => {
+    const body = { ch: 'chat:a', count: 1, members: [{ user: 'bob', client: 'c1' }] };
+    expect(await api.handle(get('/v1/channels/chat%3Aa/presence', '', 'Bearer k3y'))).toEqual({ status: 200, body });
+    expect(await api.handle(get('/v1/channels/chat%3Aa/presence', '', `Bearer ${jwt('alice')}`))).toEqual({ status: 200, body });
+  });
+
+  it('refuses a forbidden channel (403), a bad token (401), no key (401), presence down (503)', async () => {
+    expect(await api.handle(get('/v1/channels/secret/presence', '', `Bearer ${jwt('alice')}`))).toMatchObject({ status: 403, body: { code: ErrorCode.PermissionDenied, ch: 'secret' } });
+    expect((await api.handle(get('/v1/channels/chat%3Aa/presence', '', `Bearer ${jwt('mallory')}`))).status).toBe(401);
+    expect((await api.handle(get('/v1/channels/chat%3Aa/presence'))).status).toBe(401);
+    expect(await api.handle(get('/v1/channels/chat%3Adown/presence', '', 'Bearer k3y'))).toMatchObject({ status: 503, body: { code: ErrorCode.Unavailable } });
+    expect((await new ServerApi(new FakeHistory()).handle(get('/v1/channels/chat%3Aa/presence'))).status).toBe(503);
   });
 });

@@ -1,10 +1,13 @@
 // The edge's HTTP server API: reading history (`GET /v1/channels/<ch>/history` and
-// `/position`, through the history service) and group membership (`GET/POST/DELETE
+// `/position`, through the history service), who is present (`/presence`, with the API key or
+// a user token that may subscribe to the channel) and group membership (`GET/POST/DELETE
 // /v1/groups/<g>/members`, through the group API), JSON in and out. Free of uWS
 // (transport.ts routes requests here), so it is tested without a server.
 import { publishFromHttp } from './http-publish.js';
 import { looksLikeJwt, type UserPublisher } from './http-user.js';
 import type { IngestPort } from './ingest.js';
+import { PresenceQueryError, type PresenceMembersPort } from './presence-members.js';
+import type { Authenticate } from './session.js';
 import { timingSafeEqual } from 'node:crypto';
 import { CloseCode, ErrorCode, decodeServerFrame, parseChannel } from '@cascade/protocol';
 import {
@@ -51,7 +54,7 @@ export interface HttpReply {
   body: unknown;
 }
 
-const ROUTE = /^\/v1\/channels\/([^/]+)\/(history|position|messages|ephemeral)$/;
+const ROUTE = /^\/v1\/channels\/([^/]+)\/(history|position|messages|ephemeral|presence)$/;
 const GROUP_ROUTE = /^\/v1\/groups\/([^/]+)\/members$/;
 const GROUP_VERBS: Record<string, GroupVerb> = { get: GroupVerb.Members, post: GroupVerb.Add, delete: GroupVerb.Remove };
 
@@ -100,6 +103,8 @@ export class ServerApi {
     private readonly publisher?: { ingest: IngestPort; maxPublishBytes: number },
     /** Publishing with a user's token (`POST .../messages` and `.../ephemeral`, Bearer <JWT>); unset = not served. */
     private readonly users?: UserPublisher,
+    /** `GET .../presence`: the presence service, and how user tokens are checked; unset = 503. */
+    private readonly presence?: { port: PresenceMembersPort; authenticate: Authenticate },
   ) {}
 
   /** Whether this API serves `path` (other paths stay with the transport's own routes). */
@@ -117,6 +122,12 @@ export class ServerApi {
       if (isReply(ch)) return ch;
       return this.users.handle(route, ch, userToken, r.body ?? new Uint8Array());
     }
+    if (m && route === 'presence' && userToken !== undefined) {
+      if (r.method !== 'get') return fail(405, ErrorCode.BadRequest, 'only GET is served');
+      const ch = channelOf(m[1]!);
+      if (isReply(ch)) return ch;
+      return this.presenceOf(ch, userToken);
+    }
     if (this.apiKey !== undefined && !keyMatches(this.apiKey, r.authorization)) return fail(401, ErrorCode.PermissionDenied, 'missing or wrong API key');
     const g = GROUP_ROUTE.exec(r.path);
     if (g && this.groups) return this.groupMembers(g[1]!, r, this.groups);
@@ -129,6 +140,7 @@ export class ServerApi {
     const ch = channelOf(m[1]!);
     if (isReply(ch)) return ch;
     if (publishing) return publishFromHttp(ch, r.body ?? new Uint8Array(), this.publisher!);
+    if (route === 'presence') return this.presenceOf(ch);
     try {
       if (route === 'position') return { status: 200, body: await this.history.position(ch) };
       const request = this.readRequest(ch, new URLSearchParams(r.query));
@@ -147,6 +159,26 @@ export class ServerApi {
         return fail(status, code, msg, ep === undefined ? {} : { ep, seq, first });
       }
       return fail(503, ErrorCode.Unavailable, 'the history service is unavailable; retry');
+    }
+  }
+
+  /**
+   * Who is present in `ch`: with a user token only when it may subscribe to the channel (as a
+   * WebSocket `members` request); without one the caller passed the API key check.
+   */
+  private async presenceOf(ch: ChannelName, userToken?: string): Promise<HttpReply> {
+    const p = this.presence;
+    if (!p) return fail(503, ErrorCode.Unavailable, 'presence is not available on this server');
+    if (userToken !== undefined) {
+      const auth = await p.authenticate(userToken, `http-presence`);
+      if (!auth.ok) return fail(auth.code === CloseCode.ServerError ? 503 : 401, auth.code, auth.reason);
+      if (!auth.identity.may('subscribe', ch)) return fail(403, ErrorCode.PermissionDenied, `not allowed to subscribe to ${ch}`, { ch });
+    }
+    try {
+      return { status: 200, body: { ch, ...(await p.port.members(ch)) } };
+    } catch (err) {
+      const e = err instanceof PresenceQueryError ? err : new PresenceQueryError(ErrorCode.Unavailable, 'the presence service is unavailable; retry');
+      return fail(e.code === ErrorCode.Unavailable ? 503 : 400, e.code, e.message);
     }
   }
 

@@ -20,6 +20,7 @@ import { Transport } from './transport.js';
 import { StaticFiles } from './static-files.js';
 import { devToken } from './dev-tokens.js';
 import { UserPublisher } from './http-user.js';
+import { NatsPresenceMembers } from './presence-members.js';
 import { uwsRuntime } from './uws.js';
 
 /** Users whose HTTP publish buckets an edge keeps at most (idle ones are forgotten first). */
@@ -146,6 +147,8 @@ process.exit(
         onError: (err) => log.warn({ err }, 'group membership watch failed; restarting it'),
       });
       const groupsClient = new GroupsClient(nc, contract, config.historyTimeout);
+      // "Who is here now" for clients (t:8, GET .../presence), with the history deadline.
+      const presenceMembers = new NatsPresenceMembers(nc, contract, config.historyTimeout);
       let stopping = false;
       const authenticate = createAuthenticator(auth, { groups });
       const maxPublishBytes = Math.min(config.maxPublishBytes, config.maxMessageBytes);
@@ -175,6 +178,7 @@ process.exit(
           channelRates,
           onError,
           resume: { recent, history, positions: healer },
+          presence: presenceMembers,
         },
         sse: {
           authenticate,
@@ -191,7 +195,7 @@ process.exit(
         api: new ServerApi(history, config.apiKey, {
           call: (verb, request) => groupsClient.call(verb, request),
           caughtUp: (rev) => groups.waitFor(rev, config.historyTimeout),
-        }, { ingest, maxPublishBytes }, new UserPublisher({ authenticate, ingest, maxPublishBytes, userRates: new KeyedBuckets(publishRate, MAX_PUBLISHING_USERS), channelRates })),
+        }, { ingest, maxPublishBytes }, new UserPublisher({ authenticate, ingest, maxPublishBytes, userRates: new KeyedBuckets(publishRate, MAX_PUBLISHING_USERS), channelRates }), { port: presenceMembers, authenticate }),
         metrics,
         ...(staticFiles ? { staticFiles } : {}),
         ...(auth.devTokens && auth.hs256Secret ? { devTokens: (query: string) => devToken(query, { secret: auth.hs256Secret!, issuer: auth.issuer, audience: auth.audience }) } : {}),

@@ -3,6 +3,8 @@
 import { encode } from '@msgpack/msgpack';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CloseCode, ErrorCode, type ChannelName } from '@cascade/protocol';
+import { HistoryRequestError, type HistoryReadRequest } from '@cascade/nats';
+import { RecentFrames } from './ring.js';
 import { Session, type Authenticate, type Identity, type SessionNode } from './session.js';
 import { Expiries } from './expiry.js';
 import { FakeHub, FakeIngest, FakeSocket, flush } from './session-fakes.js';
@@ -24,7 +26,7 @@ const fakeAuth: Authenticate = async (token) => {
   return { ok: true, identity };
 };
 
-function setup(o: { now?: () => number; rate?: { perSecond: number; burst: number }; channelRates?: KeyedBuckets } = {}) {
+function setup(o: { now?: () => number; rate?: { perSecond: number; burst: number }; channelRates?: KeyedBuckets; resume?: SessionNode['resume']; presence?: SessionNode['presence'] } = {}) {
   const socket = new FakeSocket();
   const hub = new FakeHub();
   const ingest = new FakeIngest();
@@ -37,6 +39,8 @@ function setup(o: { now?: () => number; rate?: { perSecond: number; burst: numbe
     ...(o.rate ? { publishRate: o.rate } : {}),
     ...(o.channelRates ? { channelRates: o.channelRates } : {}),
     ...(o.now ? { now: o.now } : {}),
+    ...(o.resume ? { resume: o.resume } : {}),
+    ...(o.presence ? { presence: o.presence } : {}),
   };
   const session = new Session(node, socket, 'c1');
   const send = (frame: unknown) => session.receive(encode(frame), true);
@@ -72,6 +76,117 @@ describe('session auth', () => {
     expect(s.socket.closedWith?.code).toBe(CloseCode.ServerError);
     expect(s.hub.counts.size).toBe(0);
     expect(s.socket.sent.some((f) => f.t === 101)).toBe(false);
+  });
+
+  describe('the personal channel resumes like any channel (connect.psince, connected.psub)', () => {
+    /** A history of user:alice with messages 1..head of epoch e1, the first `first` retained. */
+    function history(head: number, first = 1, down = false) {
+      const reads: HistoryReadRequest[] = [];
+      const frame = (seq: number) => encode({ t: 103, ch: 'user:alice', seq, ep: 'e1', ts: 1, data: seq });
+      return {
+        reads,
+        resume: {
+          recent: new RecentFrames(0),
+          history: {
+            read: async (r: HistoryReadRequest) => {
+              reads.push(r);
+              if (down) throw new Error('history down');
+              const from = 'from' in r && r.from !== undefined ? r.from : 1;
+              if ('ep' in r && (r.ep !== 'e1' || from < first || from > head + 1)) {
+                throw new HistoryRequestError({ ok: false, code: ErrorCode.RecoveryImpossible, msg: 'gone', ep: 'e1', seq: head, first });
+              }
+              const msgs = [];
+              for (let q = from; q <= head; q++) msgs.push(frame(q));
+              return { ep: 'e1', seq: head, first, msgs };
+            },
+            position: async () => ({ ep: 'e1', seq: head, first }),
+          },
+        } satisfies SessionNode['resume'],
+      };
+    }
+
+    it('without psince: connected carries the start (the channel\'s newest message), then live', async () => {
+      const h = history(7);
+      const s = setup({ resume: h.resume });
+      s.send({ t: 1, token: 'user=alice' });
+      await flush();
+      expect(s.socket.sent).toEqual([expect.objectContaining({ t: 101, personal: 'user:alice', psub: { ep: 'e1', seq: 7 } })]);
+      expect(s.socket.joined.has('user:alice')).toBe(true);
+    });
+
+    it('with psince: connected says recovered, then the missed messages in order, then it joins live', async () => {
+      const h = history(7);
+      const s = setup({ resume: h.resume });
+      s.send({ t: 1, token: 'user=alice', psince: { ep: 'e1', seq: 4 } });
+      await flush();
+      await flush();
+      expect(s.socket.sent.map((f) => (f.t === 101 ? f.psub : f.seq))).toEqual([{ recovered: true }, 5, 6, 7]);
+      expect(s.socket.joined.has('user:alice')).toBe(true);
+      // Subscribed like any channel: a second subscribe is refused, an unsubscribe works.
+      s.send({ t: 2, id: 1, ch: 'user:alice' });
+      expect(s.socket.last()).toMatchObject({ t: 106, id: 1, code: ErrorCode.AlreadySubscribed });
+    });
+
+    it('with a psince that cannot be continued: recovered false and where live delivery goes on', async () => {
+      const h = history(9, 5);
+      const s = setup({ resume: h.resume });
+      s.send({ t: 1, token: 'user=alice', psince: { ep: 'e1', seq: 2 } });
+      await flush();
+      expect(s.socket.sent).toEqual([expect.objectContaining({ t: 101, psub: { recovered: false, ep: 'e1', seq: 9 } })]);
+      expect(s.socket.joined.has('user:alice')).toBe(true);
+    });
+
+    it('closes with 4004 when psince cannot be served because history is down, releasing the channel', async () => {
+      const h = history(3, 1, true);
+      const s = setup({ resume: h.resume });
+      s.send({ t: 1, token: 'user=alice', psince: { ep: 'e1', seq: 1 } });
+      await flush();
+      expect(s.socket.closedWith?.code).toBe(CloseCode.ServerError);
+      expect(s.socket.sent.some((f) => f.t === 101)).toBe(false);
+      expect(s.hub.counts.size).toBe(0);
+    });
+
+    it('without a history service a psince is answered recovered false; old connects get no psub', async () => {
+      const s = setup();
+      s.send({ t: 1, token: 'user=alice', psince: { ep: 'e1', seq: 1 } });
+      await flush();
+      expect(s.socket.sent[0]).toMatchObject({ t: 101, psub: { recovered: false } });
+      const old = await connected('user=alice');
+      expect(old.socket.sent[0].psub).toBeUndefined();
+    });
+  });
+
+  describe('members (t:8): who is present now', () => {
+    it('answers for a channel the identity may subscribe to, subscribed or not', async () => {
+      const asked: string[] = [];
+      const s = await connected('user=alice;subs=chat:a', {
+        presence: { members: async (ch) => (asked.push(ch), { count: 1, members: [{ user: 'bob', client: 'c9' }] }) },
+      });
+      s.send({ t: 8, id: 1, ch: 'chat:a' });
+      await flush();
+      expect(s.socket.last()).toEqual({ t: 102, id: 1, count: 1, members: [{ user: 'bob', client: 'c9' }] });
+      expect(asked).toEqual(['chat:a']);
+    });
+
+    it('refuses a channel the identity may not subscribe to, without asking', async () => {
+      const asked: string[] = [];
+      const s = await connected('user=alice;subs=chat:a', { presence: { members: async (ch) => (asked.push(ch), { count: 0, members: [] }) } });
+      s.send({ t: 8, id: 2, ch: 'chat:secret' });
+      await flush();
+      expect(s.socket.last()).toMatchObject({ t: 106, id: 2, ch: 'chat:secret', code: ErrorCode.PermissionDenied });
+      expect(asked).toEqual([]);
+    });
+
+    it('says Unavailable when presence is down or not configured', async () => {
+      const down = await connected('user=alice;subs=chat:a', { presence: { members: () => Promise.reject(new Error('no responders')) } });
+      down.send({ t: 8, id: 3, ch: 'chat:a' });
+      await flush();
+      expect(down.socket.last()).toMatchObject({ t: 106, id: 3, ch: 'chat:a', code: ErrorCode.Unavailable });
+      const none = await connected('user=alice;subs=chat:a');
+      none.send({ t: 8, id: 4, ch: 'chat:a' });
+      await flush();
+      expect(none.socket.last()).toMatchObject({ t: 106, id: 4, code: ErrorCode.Unavailable });
+    });
   });
 
   it('closes with the authenticator code when the token is refused', async () => {

@@ -14,10 +14,13 @@ import {
   type InboundConnect,
   type InboundEphemeral,
   type InboundHistory,
+  type InboundMembers,
   type InboundPublish,
   type InboundRefresh,
   type InboundSubscribe,
   type InboundUnsubscribe,
+  type PersonalSubscription,
+  type StreamPosition,
 } from '@cascade/protocol';
 import type { ChannelHub } from './subscriptions.js';
 import { publishFailure, type IngestPort } from './ingest.js';
@@ -28,6 +31,7 @@ import type { Clock, KeyedBuckets, Rate } from './rate-limit.js';
 import { admitPublish, SenderBucket } from './publish-admission.js';
 import type { Expiries, Expiring } from './expiry.js';
 import { SmallMap } from './small-map.js';
+import { PresenceQueryError, type PresenceMembersPort } from './presence-members.js';
 
 /** What a session needs from its WebSocket. Every method is a no-op once the socket closed. */
 export interface ClientSocket {
@@ -89,6 +93,8 @@ export interface SessionNode {
    * replies carry no start and `since` is answered `recovered: false`.
    */
   resume?: { recent: RecentFrames; history: HistoryReader; positions?: ChannelPositions };
+  /** Who is present in a channel (the presence service); unset = `members` requests get Unavailable. */
+  presence?: PresenceMembersPort;
 }
 
 /** Frame bytes one `history` reply carries at most. */
@@ -168,6 +174,9 @@ export class Session implements Expiring {
       case FrameType.History:
         void this.history(f);
         break;
+      case FrameType.Members:
+        void this.members(f);
+        break;
       case FrameType.Refresh:
         this.refreshes = (this.refreshes ?? Promise.resolve())
           .then(() => this.refresh(f))
@@ -220,7 +229,13 @@ export class Session implements Expiring {
     this.identity = auth.identity;
     this.socket.identified?.(auth.identity);
     const personal = auth.identity.personal;
-    if (personal !== undefined && !(await this.subscribePersonal(personal))) return;
+    if (personal === undefined) this.open(undefined);
+    else await this.subscribePersonal(personal, f.psince);
+  }
+
+  /** The connection is set up: `connected` goes out (with the personal channel's answer, `psub`). */
+  private open(psub: PersonalSubscription | undefined): void {
+    const identity = this.identity!;
     this.phase = 'open';
     this.scheduleExpiry();
     const { maxFrameBytes, maxSubscriptions, maxPublishBytes } = this.node.limits;
@@ -229,20 +244,25 @@ export class Session implements Expiring {
         t: FrameType.Connected,
         v: PROTOCOL_VERSION,
         client: this.clientId,
-        user: auth.identity.user,
+        user: identity.user,
         limits: { frame: maxFrameBytes, subs: maxSubscriptions, ...(maxPublishBytes === undefined ? {} : { pub: maxPublishBytes }) },
-        ...(personal === undefined ? {} : { personal }),
-        ...(auth.identity.expiresAt === undefined ? {} : { exp: auth.identity.expiresAt }),
+        ...(identity.personal === undefined ? {} : { personal: identity.personal }),
+        ...(psub === undefined ? {} : { psub }),
+        ...(identity.expiresAt === undefined ? {} : { exp: identity.expiresAt }),
       }),
     );
   }
 
   /**
-   * Subscribes the connection to its own `user:<id>` before `connected` is sent, through the
-   * hub like any subscription (so the node's refcount holds), so nothing sent to the user
-   * after `connected` is missed. False when the connection was closed meanwhile or must be.
+   * Subscribes the connection to its own `user:<id>` before it is open, through the hub and
+   * the resume path like any subscription, so nothing sent to the user is missed: from
+   * `since` (the connect's `psince`) when the client had the channel before, else from the
+   * channel's newest message now. `connected` is the subscribe reply (`psub`), sent before
+   * any catch-up frame, so the client knows the channel before its first message arrives.
+   * The connection is closed (4004, reconnect) when the channel cannot be subscribed, or
+   * `since` cannot be served because the history service is unreachable.
    */
-  private async subscribePersonal(ch: ChannelName): Promise<boolean> {
+  private async subscribePersonal(ch: ChannelName, since: StreamPosition | undefined): Promise<void> {
     const token = ++this.subscriptionTokens;
     this.channels.set(ch, token);
     try {
@@ -250,11 +270,44 @@ export class Session implements Expiring {
     } catch (err) {
       this.node.onError?.(err, `subscribe ${ch} at connect`);
       if (this.phase !== 'closed') this.close(CloseCode.ServerError, 'cannot subscribe to the personal channel right now; reconnect');
-      return false;
+      return;
     }
-    if (this.phase !== 'authenticating') return false;
-    this.socket.join(ch);
-    return true;
+    if (this.phase !== 'authenticating') return;
+    const resume = this.node.resume;
+    const known = since || !resume ? undefined : resume.positions?.known(ch);
+    if (!resume || known) {
+      // As a subscribe: the node's own position, read in the step the socket joins; without
+      // a history service a `since` cannot be served, and the reply says so.
+      this.socket.join(ch);
+      this.open(known ? { ep: known.ep, seq: known.seq } : since ? { recovered: false } : undefined);
+      return;
+    }
+    const socket = this.socket;
+    const outcome = await resumeSubscription({
+      channel: ch,
+      since,
+      recent: resume.recent,
+      history: resume.history,
+      positions: resume.positions,
+      target: {
+        current: () => (this.phase === 'authenticating' || this.phase === 'open') && this.channels.get(ch) === token,
+        reply: (r) => this.open(r.recovered === true ? { recovered: true } : { ...(r.recovered === false ? { recovered: false } : {}), ...r.position }),
+        send: (frame) => socket.send(frame),
+        join: () => socket.join(ch),
+        drained: () => socket.drained?.() ?? Promise.resolve(),
+      },
+    });
+    if (outcome.kind === 'live') {
+      if (outcome.unplaced !== undefined) this.node.onError?.(outcome.unplaced, `subscribe ${ch} at connect: its start could not be read from history`);
+      return;
+    }
+    // The phase may have moved on during the await (closed, or opened by the reply).
+    if (outcome.kind === 'aborted' || (this.phase as Phase) === 'closed') return;
+    this.node.onError?.(outcome.error, `resume ${ch} at connect`);
+    this.close(
+      CloseCode.ServerError,
+      outcome.replied ? `catch-up of ${ch} failed; reconnect and resume` : 'history is unavailable, cannot resume the personal channel right now; reconnect',
+    );
   }
 
   /**
@@ -447,6 +500,25 @@ export class Session implements Expiring {
       }
       this.node.onError?.(err, `history ${f.ch}`);
       this.sendError(new ProtocolError(ErrorCode.Unavailable, 'history is unavailable right now; retry', f.id), f.ch);
+    }
+  }
+
+  /**
+   * Who is present in a channel now, for a channel this identity may subscribe to (it need
+   * not be subscribed: a page asks before or as it subscribes); join/leave frames follow.
+   */
+  private async members(f: InboundMembers): Promise<void> {
+    if (!this.identity!.may('subscribe', f.ch)) return this.sendError(new ProtocolError(ErrorCode.PermissionDenied, `not allowed to subscribe to ${f.ch}`, f.id), f.ch);
+    const presence = this.node.presence;
+    try {
+      if (!presence) throw new PresenceQueryError(ErrorCode.Unavailable, 'presence is not available on this server');
+      const p = await presence.members(f.ch);
+      if (this.phase === 'closed') return;
+      this.socket.send(encodeServerFrame({ t: FrameType.Reply, id: f.id, ...p }));
+    } catch (err) {
+      if (!(err instanceof PresenceQueryError)) this.node.onError?.(err, `members ${f.ch}`);
+      const e = err instanceof PresenceQueryError ? err : new PresenceQueryError(ErrorCode.Unavailable, 'the presence service is unavailable; retry');
+      this.sendError(new ProtocolError(e.code, e.message, f.id), f.ch);
     }
   }
 
