@@ -5,10 +5,9 @@
 // back: exactly those 5 arrive, in order, then a live one. Over WebSocket (the connect frame
 // carries `psince`) and over SSE (`user:<id>` is one of the stream's channels).
 import { EventSource } from 'eventsource';
-import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { startCascade, startNatsServer, startTcpRelay, uniqueName, type CascadeSystem, type NatsServerFixture, type TcpRelay } from '@cascade/testing';
+import { backendPublish, hs256Token, startCascade, startNatsServer, startTcpRelay, uniqueName, type CascadeSystem, type NatsServerFixture, type TcpRelay } from '@cascade/testing';
 import { CascadeClient, type EventSourceConstructor, type Message, type RecoveryImpossible } from './index.js';
 
 const SECRET = 'sdk-personal-test-secret-0123456789abc';
@@ -36,17 +35,10 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-function token(sub: string): Promise<string> {
-  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('10m').sign(new TextEncoder().encode(SECRET));
-}
+const token = (sub: string) => hs256Token(SECRET, { sub }, { expSeconds: 600 });
 
 async function publish(ch: string, data: unknown): Promise<void> {
-  const r = await fetch(`http://127.0.0.1:${system.edges[0]!.port}/v1/channels/${encodeURIComponent(ch)}/messages`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ data, from: 'backend' }),
-  });
-  expect(r.status).toBe(201);
+  expect((await backendPublish({ port: system.edges[0]!.port, apiKey: KEY }, ch, data)).status).toBe(201);
 }
 
 describe('@cascade/client: the personal channel resumes after a disconnect', () => {

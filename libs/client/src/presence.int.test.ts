@@ -2,10 +2,9 @@
 // SSE (GET /v1/channels/<ch>/presence with the token): who is in the channel now, for a client
 // that joins after the others; and a clear error when the presence service is stopped.
 import { EventSource } from 'eventsource';
-import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { startCascade, startNatsServer, uniqueName, type CascadeSystem, type NatsServerFixture } from '@cascade/testing';
+import { hs256Token, startCascade, startNatsServer, uniqueName, type CascadeSystem, type NatsServerFixture } from '@cascade/testing';
 import { CascadeClient, CascadeError, ErrorCode, type EventSourceConstructor } from './index.js';
 
 const SECRET = 'sdk-presence-test-secret-0123456789abcd';
@@ -30,7 +29,7 @@ afterAll(async () => {
 });
 
 function client(user: string, transport: 'websocket' | 'sse'): CascadeClient {
-  const token = () => new SignJWT({ subs: ['room:*'] }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setExpirationTime('10m').sign(new TextEncoder().encode(SECRET));
+  const token = () => hs256Token(SECRET, { subs: ['room:*'], sub: user }, { expSeconds: 600 });
   const port = system.edges[0]!.port;
   const c = new CascadeClient({ url: `${transport === 'sse' ? 'http' : 'ws'}://127.0.0.1:${port}/`, transport, token, WebSocket, EventSource: EventSource as EventSourceConstructor });
   clients.push(c);

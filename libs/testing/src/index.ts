@@ -21,3 +21,4 @@ export {
 } from './system.js';
 export { eventually, sleep } from './wait.js';
 export { startTcpRelay, type TcpRelay } from './tcp-relay.js';
+export { backendPublish, hs256Token } from './tokens.js';

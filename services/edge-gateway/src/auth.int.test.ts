@@ -1,11 +1,10 @@
 // Authentication, permissions and publish limits end to end: real nats-server, edge and
 // fan-out worker processes, real WebSocket clients, tokens minted with jose (HS256).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SignJWT } from 'jose';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { headers } from '@nats-io/nats-core';
 import { CloseCode, ErrorCode, encodeFrameWithPayload, encodeValue } from '@cascade/protocol';
-import { natsFixture, startCascade, TestWsClient, type CascadeSystem, type NatsFixture } from '@cascade/testing';
+import { hs256Token, natsFixture, startCascade, TestWsClient, type CascadeSystem, type NatsFixture } from '@cascade/testing';
 import { DEV_HS256_SECRET } from './auth-config.js';
 
 const SECRET = 'integration-test-secret-0123456789abcdef';
@@ -39,12 +38,8 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-function token(claims: Record<string, unknown>, o: { secret?: string; expSeconds?: number } = {}): Promise<string> {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256' })
-    .setExpirationTime(Math.floor(Date.now() / 1000) + (o.expSeconds ?? 300))
-    .sign(new TextEncoder().encode(o.secret ?? SECRET));
-}
+const token = (claims: Record<string, unknown>, o: { secret?: string; expSeconds?: number } = {}) =>
+  hs256Token(o.secret ?? SECRET, claims, o);
 
 async function open(): Promise<TestWsClient> {
   const c = await TestWsClient.connect(system.edges[0]!.url);

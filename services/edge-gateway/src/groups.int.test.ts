@@ -3,9 +3,8 @@
 // under GROUP_FANOUT_THRESHOLD (3 here) reaches members through their personal channels; a
 // larger one through `group:<g>`. Either way a member offline at publish time catches up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SignJWT } from 'jose';
 import { ErrorCode } from '@cascade/protocol';
-import { natsFixture, startCascade, TestWsClient, type CascadeSystem, type NatsFixture } from '@cascade/testing';
+import { hs256Token, natsFixture, startCascade, TestWsClient, type CascadeSystem, type NatsFixture } from '@cascade/testing';
 
 const SECRET = 'groups-test-secret-0123456789abcdef0123';
 const API_KEY = 'groups-test-api-key';
@@ -35,10 +34,7 @@ afterAll(async () => {
 });
 
 async function signedIn(sub: string, claims: Record<string, unknown> = {}): Promise<TestWsClient> {
-  const token = await new SignJWT({ sub, ...claims })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setExpirationTime(Math.floor(Date.now() / 1000) + 300)
-    .sign(new TextEncoder().encode(SECRET));
+  const token = await hs256Token(SECRET, { sub, ...claims });
   const c = await TestWsClient.connect(system.edges[0]!.url);
   clients.push(c);
   c.send({ t: 1, token });

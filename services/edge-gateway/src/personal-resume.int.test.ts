@@ -5,8 +5,7 @@
 // live ones; a position that cannot be continued gets `recovered: false` and where live
 // delivery goes on; a connect without `psince` behaves as before.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SignJWT } from 'jose';
-import { startCascade, startNatsServer, TestWsClient, uniqueName, type CascadeSystem, type NatsServerFixture } from '@cascade/testing';
+import { backendPublish, hs256Token, startCascade, startNatsServer, TestWsClient, uniqueName, type CascadeSystem, type NatsServerFixture } from '@cascade/testing';
 
 const SECRET = 'personal-resume-test-secret-0123456789';
 const KEY = 'personal-resume-test-key';
@@ -30,18 +29,11 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-function token(sub: string): Promise<string> {
-  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('5m').sign(new TextEncoder().encode(SECRET));
-}
+const token = (sub: string) => hs256Token(SECRET, { sub });
 
 /** A backend publish into the user's inbox over HTTP; resolves once stored. */
 async function publish(ch: string, data: unknown): Promise<void> {
-  const r = await fetch(`http://127.0.0.1:${system.edges[0]!.port}/v1/channels/${encodeURIComponent(ch)}/messages`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ data, from: 'backend' }),
-  });
-  expect(r.status).toBe(201);
+  expect((await backendPublish({ port: system.edges[0]!.port, apiKey: KEY }, ch, data)).status).toBe(201);
 }
 
 /** Waits until history numbered `seq` messages of `ch`, so they cannot arrive live later. */

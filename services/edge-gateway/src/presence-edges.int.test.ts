@@ -5,12 +5,11 @@
 // a wave of 5,000 WebSocket connects while content keeps flowing, and a presence service
 // restarted mid-run (after SIGTERM and after SIGKILL). Timings are asserted with generous margins; the bounds are in docs/presence.md.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SignJWT } from 'jose';
 import { fileURLToPath } from 'node:url';
 import { decode } from '@msgpack/msgpack';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { sleep, eventually, spawnService, startCascade, startCascadeService, startNatsServer, TestWsClient, type CascadeSystem, type NatsServerFixture, type ServiceProcess } from '@cascade/testing';
+import { sleep, eventually, hs256Token, spawnService, startCascade, startCascadeService, startNatsServer, TestWsClient, type CascadeSystem, type NatsServerFixture, type ServiceProcess } from '@cascade/testing';
 import { rawClient } from './test-fixtures/raw-ws-client.js';
 
 const SECRET = 'presence-edges-test-secret-0123456789abcdef';
@@ -98,12 +97,7 @@ const status = async (user: string) => (await query('status', { users: [user] })
 const eventsOf = (user: string) => events.filter((e) => e.user === user).map((e) => (e.ch ? `${e.kind}@${e.ch}` : e.kind));
 const framesAbout = (user: string) => frames.filter((f) => f.join.includes(user) || f.leave.includes(user));
 
-function token(user: string): Promise<string> {
-  return new SignJWT({ sub: user })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setExpirationTime(Math.floor(Date.now() / 1000) + 600)
-    .sign(new TextEncoder().encode(SECRET));
-}
+const token = (user: string) => hs256Token(SECRET, { sub: user }, { expSeconds: 600 });
 
 /** A signed-in client (same user id on every connection with the same name), subscribed to `channels`. */
 async function signedIn(url: string, user: string, channels: string[] = []): Promise<TestWsClient> {

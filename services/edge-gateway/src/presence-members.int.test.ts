@@ -3,8 +3,7 @@
 // `GET /v1/channels/<ch>/presence` list a channel's members, for a channel the asker may
 // subscribe to; with the presence service stopped the answer is a clear Unavailable.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SignJWT } from 'jose';
-import { eventually, startCascade, startNatsServer, TestWsClient, type CascadeSystem, type NatsServerFixture } from '@cascade/testing';
+import { eventually, hs256Token, startCascade, startNatsServer, TestWsClient, type CascadeSystem, type NatsServerFixture } from '@cascade/testing';
 
 const SECRET = 'presence-members-test-secret-0123456789';
 const KEY = 'presence-members-test-key';
@@ -29,9 +28,7 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-function token(sub: string, subs: string[]): Promise<string> {
-  return new SignJWT({ subs }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('5m').sign(new TextEncoder().encode(SECRET));
-}
+const token = (sub: string, subs: string[]) => hs256Token(SECRET, { subs, sub });
 
 async function member(url: string, user: string, ch: string): Promise<TestWsClient> {
   const c = await TestWsClient.connect(url);

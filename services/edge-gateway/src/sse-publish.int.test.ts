@@ -2,8 +2,7 @@
 // checks as a WebSocket publish, `from` from the token, ephemeral messages; and CORS for
 // pages on another origin.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SignJWT } from 'jose';
-import { startCascade, startNatsServer, type CascadeSystem, type NatsServerFixture } from '@cascade/testing';
+import { hs256Token, startCascade, startNatsServer, type CascadeSystem, type NatsServerFixture } from '@cascade/testing';
 import { SseTestClient } from './test-fixtures/sse-client.js';
 
 const SECRET = 'sse-publish-test-secret-0123456789abcdef';
@@ -38,13 +37,7 @@ afterAll(async () => {
 
 const base = () => `http://127.0.0.1:${system.edges[0]!.port}`;
 
-function token(sub: string, claims: Record<string, unknown> = { subs: ['chat:*'], pubs: ['chat:*'] }): Promise<string> {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setExpirationTime(Math.floor(Date.now() / 1000) + 300)
-    .sign(new TextEncoder().encode(SECRET));
-}
+const token = (sub: string, claims: Record<string, unknown> = { subs: ['chat:*'], pubs: ['chat:*'] }) => hs256Token(SECRET, { ...claims, sub });
 
 const post = (path: string, body: unknown, authorization?: string) =>
   fetch(`${base()}${path}`, {

@@ -1,10 +1,9 @@
 // Server-sent events end to end (docs/protocol.md section 18): a real edge, fan-out worker,
 // history and presence service on a real nats-server; streams read raw over node:http.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { SignJWT } from 'jose';
 import { EventSource } from 'eventsource';
 import { encode } from '@msgpack/msgpack';
-import { startCascade, startNatsServer, TestWsClient, type CascadeSystem, type NatsServerFixture } from '@cascade/testing';
+import { hs256Token, startCascade, startNatsServer, TestWsClient, type CascadeSystem, type NatsServerFixture } from '@cascade/testing';
 import { SseTestClient, type SseEventRecord } from './test-fixtures/sse-client.js';
 
 const SECRET = 'sse-integration-test-secret-0123456789';
@@ -57,13 +56,8 @@ async function publish(ch: string, data: unknown): Promise<void> {
   expect(r.t).toBe(102);
 }
 
-function token(sub: string, o: { expSeconds?: number; subs?: string[] } = {}): Promise<string> {
-  return new SignJWT(o.subs ? { subs: o.subs } : {})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setExpirationTime(Math.floor(Date.now() / 1000) + (o.expSeconds ?? 300))
-    .sign(new TextEncoder().encode(SECRET));
-}
+const token = (sub: string, o: { expSeconds?: number; subs?: string[] } = {}) =>
+  hs256Token(SECRET, { ...(o.subs ? { subs: o.subs } : {}), sub }, o);
 
 const seqs = (events: SseEventRecord[]) => events.map((e) => `${e.json.ch}#${e.json.seq}`);
 
