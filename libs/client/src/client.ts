@@ -31,7 +31,7 @@ import { presenceList } from './presence.js';
 import { PublishQueue, type PublishEntry, type PublishResult } from './publish-queue.js';
 import { RequestTable, realTimers, type Timers } from './requests.js';
 import { SseTransport } from './sse-transport.js';
-import { ChannelSubscription, type Subscription } from './subscription.js';
+import { ChannelSubscription, PERMANENT_SUBSCRIBE_ERRORS, type Subscription } from './subscription.js';
 import { jwtExpiry, jwtSubject, refreshDelay } from './token.js';
 import type {
   CascadeClientOptions,
@@ -57,14 +57,6 @@ const HISTORY_PAGE = 1000;
 const MAX_FILL_FAILURES = 3;
 
 type Answer = ReplyFrame | ErrorFrame;
-
-/** Errors after which a subscribe will not succeed by retrying. */
-const PERMANENT_SUBSCRIBE_ERRORS = new Set<number>([
-  ErrorCode.BadRequest,
-  ErrorCode.InvalidChannel,
-  ErrorCode.PermissionDenied,
-  ErrorCode.SubscriptionLimit,
-]);
 
 function serverError(f: ErrorFrame): CascadeError {
   return new CascadeError(f.code, f.msg, 'server', f.ch);
@@ -309,7 +301,7 @@ export class CascadeClient {
       // come before any newer one; its subscribe answer arrives with `connected` (psub).
       if (token !== undefined) {
         const sub = jwtSubject(token);
-        if (sub !== undefined && this.personal !== `user:${sub}`) this.personal = `user:${sub}`;
+        if (sub !== undefined) this.personal = `user:${sub}`;
       }
       const ps = this.personal === undefined || token === undefined ? undefined : this.subs.get(this.personal);
       this.personalSince = ps?.state === 'pending' ? ps.tracker.position : undefined;

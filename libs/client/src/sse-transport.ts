@@ -32,7 +32,7 @@ import {
   vectorSafePosition,
   type HttpFailure,
 } from './sse-wire.js';
-import { ChannelSubscription, type Subscription } from './subscription.js';
+import { ChannelSubscription, PERMANENT_SUBSCRIBE_ERRORS, type Subscription } from './subscription.js';
 import { jwtExpiry, refreshDelay } from './token.js';
 import type {
   PresenceList,
@@ -52,8 +52,6 @@ import type {
 const ES_CLOSED = 2;
 /** Gap-driven reopens of the stream without the gap closing before it is given up (also the bound after `unrecovered`). */
 const MAX_GAP_REOPENS = 3;
-/** Subscribe refusals a retry cannot fix. */
-const PERMANENT = new Set<number>([ErrorCode.BadRequest, ErrorCode.InvalidChannel, ErrorCode.PermissionDenied, ErrorCode.SubscriptionLimit]);
 
 function wantsPresence(h: SubscriptionHandlers): boolean {
   return h.onPresence !== undefined || h.onJoin !== undefined || h.onLeave !== undefined;
@@ -400,7 +398,7 @@ export class SseTransport {
     if (!e) return;
     const err = new CascadeError(e.code, e.msg || 'the edge ended the stream', e.code >= 1000 ? 'close' : 'server', e.ch);
     const s = e.ch === undefined ? undefined : this.subs.get(e.ch);
-    if (s && PERMANENT.has(e.code)) {
+    if (s && PERMANENT_SUBSCRIBE_ERRORS.has(e.code)) {
       // A channel the identity may no longer read: drop it, and stream the others without it
       // before the EventSource's own retry is refused for it.
       this.fail(s, err);
@@ -656,7 +654,7 @@ export class SseTransport {
     if (this.current !== 'idle' && !this.isFinal()) {
       const batch = new Set<string>();
       const due = this.queue.due((e) => {
-        if (this.inflight.has(e.ch) || batch.has(e.ch)) return false;
+        if (!this.sendable(e) || batch.has(e.ch)) return false;
         batch.add(e.ch);
         return true;
       });

@@ -2,7 +2,7 @@
 // HTTP base URL derived from the configured one, the `GET /v1/sse` URL, the position vector
 // carried in `id:` and `since=`, strict parsing of every event's JSON, and the mapping of
 // HTTP answers to registry codes. No I/O: sse-transport.ts does that.
-import { CloseCode, ErrorCode, type MessageFrame, type PresenceMember, type StreamPosition } from '@cascade/protocol';
+import { CloseCode, ErrorCode, FrameType, type MessageFrame, type PresenceMember, type StreamPosition } from '@cascade/protocol';
 
 /** `ws(s)://` and `http(s)://` URLs of an edge, normalised to `http(s)://host[:port]/path/`. Throws TypeError otherwise. */
 export function httpBase(url: string, relativeTo?: string): string {
@@ -110,7 +110,7 @@ export function parseMessage(data: unknown): MessageFrame | undefined {
   if (!o || !isStr(o.ch) || !isStr(o.ep) || !isSeq(o.seq) || o.seq < 1 || typeof o.ts !== 'number') return undefined;
   if (!optStr(o.from) || !optStr(o.key) || !optStr(o.grp) || !('data' in o)) return undefined;
   return {
-    t: 103,
+    t: FrameType.Message,
     ch: o.ch,
     seq: o.seq,
     ep: o.ep,

@@ -1,11 +1,19 @@
 // One channel subscription: the handle the application holds (Subscription), and the state
 // the client keeps for it across reconnects (ChannelSubscription: handlers, position tracker,
 // where the subscribe stands on the current connection). The handle exposes no internals.
-import type { MessageFrame, StreamPosition } from '@cascade/protocol';
+import { ErrorCode, type MessageFrame, type StreamPosition } from '@cascade/protocol';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import type { CascadeError } from './errors.js';
 import { PositionTracker } from './position.js';
 import type { PresenceList, SubscribeInfo, SubscriptionHandlers } from './types.js';
+
+/** Subscribe refusals a retry cannot fix (both transports fail the subscription on them). */
+export const PERMANENT_SUBSCRIBE_ERRORS: ReadonlySet<number> = new Set<number>([
+  ErrorCode.BadRequest,
+  ErrorCode.InvalidChannel,
+  ErrorCode.PermissionDenied,
+  ErrorCode.SubscriptionLimit,
+]);
 
 /**
  * - `pending`: to be subscribed when a connection is open.

@@ -141,13 +141,15 @@ function isSeq(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
+/** A stream position as `since`/`psince` carry it: an epoch of at most 64 characters and a seq. */
+function isPosition(v: unknown): v is StreamPosition {
+  return isPlainMap(v) && typeof v['ep'] === 'string' && v['ep'].length <= 64 && isSeq(v['seq']);
+}
+
 /**
  * The `data` value of a decoded frame as the exact bytes the client sent (copied out of
  * the transport's buffer, which is reused after the message callback).
  */
-function isPosition(v: unknown): v is { ep: string; seq: number } {
-  return isPlainMap(v) && typeof v['ep'] === 'string' && v['ep'].length <= 64 && isSeq(v['seq']);
-}
 
 function payloadOf(bytes: Uint8Array, data: unknown, id?: number): Decoded<Uint8Array> {
   if (data === undefined) return fail(ErrorCode.BadRequest, 'data is required', id);
@@ -197,7 +199,7 @@ export function decodeClientFrame(bytes: Uint8Array, limits: DecodeLimits = {}):
     }
     const psince = f['psince'] ?? undefined;
     if (psince !== undefined && !isPosition(psince)) return fail(ErrorCode.BadRequest, 'psince must be {ep: string, seq: non-negative integer}');
-    return { ok: true, frame: { t: 1, v, token, client, psince: psince === undefined ? undefined : { ep: psince['ep'], seq: psince['seq'] } } };
+    return { ok: true, frame: { t: 1, v, token, client, psince: psince === undefined ? undefined : { ep: psince.ep, seq: psince.seq } } };
   }
 
   if (t === FrameType.Ephemeral) {
@@ -229,28 +231,19 @@ export function decodeClientFrame(bytes: Uint8Array, limits: DecodeLimits = {}):
 
   if (t === FrameType.Subscribe) {
     const since = f['since'] ?? undefined;
-    let position: StreamPosition | undefined;
-    if (since !== undefined) {
-      if (!isPlainMap(since) || typeof since['ep'] !== 'string' || since['ep'].length > 64 || !isSeq(since['seq'])) {
-        return fail(ErrorCode.BadRequest, 'since must be {ep: string, seq: non-negative integer}', id);
-      }
-      position = { ep: since['ep'], seq: since['seq'] };
-    }
-    return { ok: true, frame: { t: 2, id, ch: channel, since: position } };
+    if (since !== undefined && !isPosition(since)) return fail(ErrorCode.BadRequest, 'since must be {ep: string, seq: non-negative integer}', id);
+    return { ok: true, frame: { t: 2, id, ch: channel, since: since === undefined ? undefined : { ep: since.ep, seq: since.seq } } };
   }
   if (t === FrameType.Unsubscribe) return { ok: true, frame: { t: 3, id, ch: channel } };
   if (t === FrameType.Members) return { ok: true, frame: { t: 8, id, ch: channel } };
   if (t === FrameType.History) {
     const since = f['since'] ?? undefined;
-    if (since !== undefined && (!isPlainMap(since) || typeof since['ep'] !== 'string' || since['ep'].length > 64 || !isSeq(since['seq']))) {
-      return fail(ErrorCode.BadRequest, 'since must be {ep: string, seq: non-negative integer}', id);
-    }
+    if (since !== undefined && !isPosition(since)) return fail(ErrorCode.BadRequest, 'since must be {ep: string, seq: non-negative integer}', id);
     const limit = f['limit'] ?? MAX_HISTORY_FRAME_DEFAULT;
     if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_FRAME_LIMIT) {
       return fail(ErrorCode.BadRequest, `limit must be an integer from 1 to ${MAX_HISTORY_FRAME_LIMIT}`, id);
     }
-    const position = since === undefined ? undefined : { ep: since['ep'] as string, seq: since['seq'] as number };
-    return { ok: true, frame: { t: 7, id, ch: channel, since: position, limit } };
+    return { ok: true, frame: { t: 7, id, ch: channel, since: since === undefined ? undefined : { ep: since.ep, seq: since.seq }, limit } };
   }
 
   const key = f['key'] ?? undefined;

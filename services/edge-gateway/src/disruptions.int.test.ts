@@ -8,7 +8,6 @@
 // - a stalled client is closed with 4002 and resumes with `since` to exactly the rest;
 // - SIGTERM drains an edge: every client follows the reconnect advice to a second edge and
 //   resumes there without loss.
-import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed, vi } from 'vitest';
 import WebSocket from 'ws';
 import { decode, encode } from '@msgpack/msgpack';
@@ -16,62 +15,16 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { encodeValue, parseChannel } from '@cascade/protocol';
 import { Contract, HistoryClient } from '@cascade/nats';
-import { freePort, startCascade, startNatsServer, TestWsClient, type CascadeSystem, type EdgeProcess, type NatsServerFixture } from '@cascade/testing';
+import { startCascade, startNatsServer, startTcpRelay, TestWsClient, type CascadeSystem, type EdgeProcess, type NatsServerFixture, type TcpRelay } from '@cascade/testing';
 import { SseTestClient } from './test-fixtures/sse-client.js';
 
 let nats: NatsServerFixture;
 let system: CascadeSystem;
 let nc: NatsConnection;
-let relay: Relay;
+/** The edge's way to NATS; while down it cuts every relayed connection and refuses new ones. */
+let relay: TcpRelay;
 let edge: EdgeProcess;
 const clients: TestWsClient[] = [];
-
-/** A TCP relay to NATS; while down it cuts every relayed connection and refuses new ones. */
-interface Relay {
-  url: string;
-  down(): void;
-  up(): void;
-  close(): void;
-}
-
-async function startRelay(target: number): Promise<Relay> {
-  const port = await freePort();
-  let isDown = false;
-  const open = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    if (isDown) {
-      client.destroy();
-      return;
-    }
-    const upstream = tcpConnect(target, '127.0.0.1');
-    open.add(client).add(upstream);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      open.delete(client);
-      open.delete(upstream);
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  const down = () => {
-    isDown = true;
-    for (const s of open) s.destroy();
-  };
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    down,
-    up() {
-      isDown = false;
-    },
-    close() {
-      down();
-      server.close();
-    },
-  };
-}
 
 beforeAll(async () => {
   nats = await startNatsServer();
@@ -79,8 +32,8 @@ beforeAll(async () => {
   // far ahead of an edge that is still reconnecting, and the default 1,000 per channel would
   // make the heal give up (correctly, with 4004) instead of testing it.
   system = await startCascade({ natsUrl: nats.url, edges: 0, services: ['fan-out-worker', 'history'], env: { RT_HISTORY_MAX_MESSAGES: '100000' } });
-  relay = await startRelay(Number(new URL(nats.url).port));
-  edge = await system.startEdge({ NATS_URL: relay.url });
+  relay = await startTcpRelay({ port: Number(new URL(nats.url).port) });
+  edge = await system.startEdge({ NATS_URL: `nats://127.0.0.1:${relay.port}` });
   // The backend publisher reconnects quickly, so it (and the worker) can be back before the
   // edge is and publish while the edge still misses its subscriptions.
   nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 50, reconnectJitter: 0 });
@@ -90,7 +43,7 @@ afterAll(async () => {
   await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
   await nc?.close();
   await system?.stop();
-  relay?.close();
+  await relay?.close();
   await nats?.stop();
 });
 

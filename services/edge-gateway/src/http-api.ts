@@ -4,10 +4,11 @@
 // /v1/groups/<g>/members`, through the group API), JSON in and out. Free of uWS
 // (transport.ts routes requests here), so it is tested without a server.
 import { publishFromHttp } from './http-publish.js';
+import { bearerCredential } from './bearer.js';
 import { looksLikeJwt, type UserPublisher } from './http-user.js';
 import type { IngestPort } from './ingest.js';
-import { PresenceQueryError, type PresenceMembersPort } from './presence-members.js';
-import type { Authenticate } from './session.js';
+import { presenceFailure, type PresenceMembersPort } from './presence-members.js';
+import { authFailureStatus, type Authenticate } from './session.js';
 import { timingSafeEqual } from 'node:crypto';
 import { CloseCode, ErrorCode, decodeServerFrame, parseChannel } from '@cascade/protocol';
 import {
@@ -63,7 +64,7 @@ function fail(status: number, code: number, error: string, extra: object = {}): 
 }
 
 function keyMatches(expected: string, authorization: string): boolean {
-  const given = Buffer.from(authorization.startsWith('Bearer ') ? authorization.slice(7) : '');
+  const given = Buffer.from(bearerCredential(authorization) ?? '');
   const want = Buffer.from(expected);
   return given.length === want.length && timingSafeEqual(given, want);
 }
@@ -171,20 +172,20 @@ export class ServerApi {
     if (!p) return fail(503, ErrorCode.Unavailable, 'presence is not available on this server');
     if (userToken !== undefined) {
       const auth = await p.authenticate(userToken, `http-presence`);
-      if (!auth.ok) return fail(auth.code === CloseCode.ServerError ? 503 : 401, auth.code, auth.reason);
+      if (!auth.ok) return fail(authFailureStatus(auth.code), auth.code, auth.reason);
       if (!auth.identity.may('subscribe', ch)) return fail(403, ErrorCode.PermissionDenied, `not allowed to subscribe to ${ch}`, { ch });
     }
     try {
       return { status: 200, body: { ch, ...(await p.port.members(ch)) } };
     } catch (err) {
-      const e = err instanceof PresenceQueryError ? err : new PresenceQueryError(ErrorCode.Unavailable, 'the presence service is unavailable; retry');
+      const e = presenceFailure(err);
       return fail(e.code === ErrorCode.Unavailable ? 503 : 400, e.code, e.message);
     }
   }
 
   /** The bearer credential of a request when it is a user's token: JWT-shaped and not the API key. */
   private userTokenOf(r: HttpRequest): string | undefined {
-    const bearer = /^Bearer (\S+)$/.exec(r.authorization)?.[1];
+    const bearer = bearerCredential(r.authorization);
     if (bearer === undefined || !looksLikeJwt(bearer)) return undefined;
     if (this.apiKey !== undefined && keyMatches(this.apiKey, r.authorization)) return undefined;
     return bearer;

@@ -3,12 +3,12 @@
 // `Authorization: Bearer <user JWT>`. The same admission as a WebSocket publish
 // (publish-admission.ts), with the sender's bucket kept per user on this edge in a bounded map
 // that forgets idle users, and `from` always the token's user. Pure: ports are injected.
-import { CloseCode, ErrorCode, FrameType, encodeFrameWithPayload, type ChannelName } from '@cascade/protocol';
+import { ErrorCode, FrameType, encodeFrameWithPayload, type ChannelName } from '@cascade/protocol';
 import { parsePublishBody, storePublish, type HttpPublishReply } from './http-publish.js';
 import type { IngestPort } from './ingest.js';
 import { admitPublish } from './publish-admission.js';
 import type { KeyedBuckets } from './rate-limit.js';
-import type { Authenticate } from './session.js';
+import { authFailureStatus, type Authenticate } from './session.js';
 
 export interface UserPublishDeps {
   authenticate: Authenticate;
@@ -45,7 +45,7 @@ export class UserPublisher {
 
   async handle(kind: UserPublishKind, ch: ChannelName, token: string, body: Uint8Array): Promise<HttpPublishReply> {
     const auth = await this.deps.authenticate(token, `http-${(this.requests++).toString(36)}`);
-    if (!auth.ok) return fail(auth.code === CloseCode.ServerError ? 503 : 401, auth.code, auth.reason);
+    if (!auth.ok) return fail(authFailureStatus(auth.code), auth.code, auth.reason);
     const identity = auth.identity;
     const parsed = parsePublishBody(body, { from: false, key: kind === 'messages' });
     if (!parsed.ok) return parsed.reply;

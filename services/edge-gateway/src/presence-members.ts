@@ -34,6 +34,11 @@ export interface PresenceMembersPort {
 
 const UNAVAILABLE = 'the presence service is unavailable; retry';
 
+/** The error to answer a failed members request with: its own, or Unavailable for anything unexpected. */
+export function presenceFailure(err: unknown): PresenceQueryError {
+  return err instanceof PresenceQueryError ? err : new PresenceQueryError(ErrorCode.Unavailable, UNAVAILABLE);
+}
+
 /**
  * Checks and converts the service's answer (JSON `MembersAnswer` or `{error}`); anything
  * malformed is the service's fault, reported as Unavailable rather than passed on.

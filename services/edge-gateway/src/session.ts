@@ -31,7 +31,7 @@ import type { Clock, KeyedBuckets, Rate } from './rate-limit.js';
 import { admitPublish, SenderBucket } from './publish-admission.js';
 import type { Expiries, Expiring } from './expiry.js';
 import { SmallMap } from './small-map.js';
-import { PresenceQueryError, type PresenceMembersPort } from './presence-members.js';
+import { PresenceQueryError, presenceFailure, type PresenceMembersPort } from './presence-members.js';
 
 /** What a session needs from its WebSocket. Every method is a no-op once the socket closed. */
 export interface ClientSocket {
@@ -69,6 +69,11 @@ export type Authenticate = (
   token: string | undefined,
   clientId: string,
 ) => Promise<{ ok: true; identity: Identity } | { ok: false; code: number; reason: string }>;
+
+/** The HTTP status of a refused Authenticate (SSE, HTTP publish, presence): 503 when the check itself failed. */
+export function authFailureStatus(code: number): 503 | 401 {
+  return code === CloseCode.ServerError ? 503 : 401;
+}
 
 /**
  * What every session of a node shares: one object per node, never a copy per connection (an
@@ -517,7 +522,7 @@ export class Session implements Expiring {
       this.socket.send(encodeServerFrame({ t: FrameType.Reply, id: f.id, ...p }));
     } catch (err) {
       if (!(err instanceof PresenceQueryError)) this.node.onError?.(err, `members ${f.ch}`);
-      const e = err instanceof PresenceQueryError ? err : new PresenceQueryError(ErrorCode.Unavailable, 'the presence service is unavailable; retry');
+      const e = presenceFailure(err);
       this.sendError(new ProtocolError(e.code, e.message, f.id), f.ch);
     }
   }

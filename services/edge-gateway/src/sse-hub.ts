@@ -8,7 +8,7 @@ import type { DrainingConnection } from './drain.js';
 import type { EdgeMetrics } from './metrics.js';
 import type { ChannelPositions, HistoryReader } from './resume.js';
 import type { RecentFrames } from './ring.js';
-import type { Authenticate } from './session.js';
+import { authFailureStatus, type Authenticate } from './session.js';
 import type { ChannelHub } from './subscriptions.js';
 import type { PresenceReports } from './transport.js';
 import { sseFrameOf, type SseRequest } from './sse.js';
@@ -44,11 +44,6 @@ export interface SseNodeOptions {
   metrics?: EdgeMetrics | undefined;
   onError?: (err: unknown, context: string) => void;
   now?: () => number;
-}
-
-/** The HTTP status of an authentication failure (session.ts codes). */
-function authStatus(code: number): number {
-  return code === CloseCode.ServerError ? 503 : 401;
 }
 
 export class SseNode implements SseFanout {
@@ -92,7 +87,7 @@ export class SseNode implements SseFanout {
     if (res.aborted) return;
     if (!auth.ok) {
       const reason = request.token === undefined ? 'a token is required: token=<jwt> or Authorization: Bearer <jwt>' : auth.reason;
-      res.refuse(authStatus(auth.code), { code: auth.code, error: reason });
+      res.refuse(authFailureStatus(auth.code), { code: auth.code, error: reason });
       return;
     }
     const identity = auth.identity;

@@ -3,6 +3,7 @@
 // and the text of each event. Live frames are turned into event text once per frame and the
 // bytes are shared by every subscriber. Pure: no I/O.
 import { CloseCode, ErrorCode, FrameType, parseChannel, MAX_TOKEN_LENGTH, type ChannelName, type StreamPosition } from '@cascade/protocol';
+import { bearerCredential } from './bearer.js';
 import { framePosition } from './frame-position.js';
 import { msgpackMapToJson } from './msgpack-json.js';
 
@@ -153,7 +154,7 @@ export function parseSseRequest(r: { query: string; lastEventId: string; authori
   }
   const tokens = q.getAll('token');
   if (tokens.length > 1) return bad(ErrorCode.BadRequest, 'give one token');
-  const bearer = /^Bearer +(\S+)\s*$/i.exec(r.authorization)?.[1];
+  const bearer = bearerCredential(r.authorization);
   const token = bearer ?? tokens[0];
   if (token !== undefined && (token === '' || token.length > MAX_TOKEN_LENGTH)) {
     return { ok: false, status: 401, code: CloseCode.Unauthorized, error: token === '' ? 'the token is empty' : `the token is longer than ${MAX_TOKEN_LENGTH} characters` };

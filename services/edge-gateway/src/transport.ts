@@ -282,8 +282,8 @@ export class Transport {
     });
   }
 
-  /** A JSON answer with the CORS headers for `origin`; call corked when outside the request handler. */
-  private writeJson(res: HttpResponse, status: number, body: unknown, origin: string, headers: Array<[string, string]> = []): void {
+  /** A JSON answer with the CORS headers for `origin`; call corked when outside the request handler (also for UwsSseResponse). */
+  writeJson(res: HttpResponse, status: number, body: unknown, origin: string, headers: Array<[string, string]> = []): void {
     res.writeStatus(statusLine(status)).writeHeader('Content-Type', 'application/json');
     for (const [k, v] of [...corsHeaders(this.o.cors, origin), ...headers]) res.writeHeader(k, v);
     res.end(toJson(body));
@@ -319,11 +319,6 @@ export class Transport {
   /** @internal for UwsSseResponse: the CORS headers for a request from `origin`. */
   corsHeaders(origin: string): Array<[string, string]> {
     return corsHeaders(this.o.cors, origin);
-  }
-
-  /** @internal for UwsSseResponse: writes a JSON answer (corked by the caller when needed). */
-  json(res: HttpResponse, status: number, body: unknown, origin: string): void {
-    this.writeJson(res, status, body, origin);
   }
 
   /** @internal for UwsConnection: counts a direct send's outcome. */
@@ -580,7 +575,7 @@ class UwsSseResponse implements SseResponse {
       return;
     }
     this.done = true;
-    this.res.cork(() => this.transport.json(this.res, status, body, this.origin));
+    this.res.cork(() => this.transport.writeJson(this.res, status, body, this.origin));
   }
 
   write(chunks: readonly SseChunk[]): boolean {

@@ -1,3 +1,4 @@
+// Unit tests for the PubAck parser: acks, refusals with their JetStream code, malformed replies.
 import { describe, expect, it } from 'vitest';
 import { JetStreamPublishError, parsePubAck } from './js-publish.js';
 

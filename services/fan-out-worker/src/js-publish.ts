@@ -56,13 +56,21 @@ export class JetStreamPublisher {
   private readonly sub: Subscription;
   private readonly sweep: NodeJS.Timeout;
   private next = 0;
+  private failed: Error | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly timeoutMs = 5000,
   ) {
     this.sub = nc.subscribe(`${this.prefix}*`, {
-      callback: (_err, m) => {
+      callback: (err, m) => {
+        // The server refused or closed the reply subscription (e.g. a permissions violation;
+        // `m` is then empty): no PubAck can arrive any more, so fail now rather than time out.
+        if (err) {
+          this.failed = err;
+          this.rejectAll(err);
+          return;
+        }
         const token = m.subject.slice(this.prefix.length);
         const p = this.pending.get(token);
         if (p === undefined) return; // timed out meanwhile
@@ -87,6 +95,7 @@ export class JetStreamPublisher {
 
   /** Publishes and resolves with the PubAck; rejects with JetStreamPublishError when refused, Error on timeout. */
   publish(subject: string, data: Uint8Array, headers: MsgHdrs): Promise<PubAck> {
+    if (this.failed !== undefined) return Promise.reject(this.failed);
     const token = (this.next++).toString(36);
     return new Promise((resolve, reject) => {
       this.pending.set(token, { resolve, reject, deadline: Date.now() + this.timeoutMs });
@@ -102,7 +111,12 @@ export class JetStreamPublisher {
   close(): void {
     clearInterval(this.sweep);
     this.sub.unsubscribe();
-    for (const p of this.pending.values()) p.reject(new Error('publisher closed'));
+    this.rejectAll(new Error('publisher closed'));
+  }
+
+  private rejectAll(err: Error): void {
+    const all = [...this.pending.values()];
     this.pending.clear();
+    for (const p of all) p.reject(err);
   }
 }
