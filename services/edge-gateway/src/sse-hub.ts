@@ -3,6 +3,7 @@
 // built once (sse.ts) — each subscriber only adds its own `id:` line. Also the keep-alive
 // tick, and the node-wide actions a WebSocket gets too: heal failures, lost group rights,
 // drain. Transport-free: the HTTP response is an SseResponse port.
+import { Expiries } from './expiry.js';
 import { CloseCode, ErrorCode, type ChannelName } from '@cascade/protocol';
 import type { DrainingConnection } from './drain.js';
 import type { EdgeMetrics } from './metrics.js';
@@ -44,6 +45,8 @@ export interface SseNodeOptions {
   metrics?: EdgeMetrics | undefined;
   onError?: (err: unknown, context: string) => void;
   now?: () => number;
+  /** The node's token-expiry timer, shared with the WebSocket sessions; default: one of its own. */
+  expiries?: Expiries | undefined;
 }
 
 export class SseNode implements SseFanout {
@@ -53,11 +56,14 @@ export class SseNode implements SseFanout {
   private opening = 0;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private draining = false;
+  private readonly expiries: Expiries;
 
   constructor(
     private readonly o: SseNodeOptions,
     private readonly newClientId: () => string,
-  ) {}
+  ) {
+    this.expiries = o.expiries ?? new Expiries(o.now);
+  }
 
   /** Streams open or being opened (counted with WebSockets against EDGE_MAX_CONNECTIONS). */
   get count(): number {
@@ -108,6 +114,7 @@ export class SseNode implements SseFanout {
       resume: this.o.resume,
       retryMs: this.o.retryMs,
       presence: this.o.presence,
+      expiries: this.expiries,
       ...(this.o.now ? { now: this.o.now } : {}),
       ...(this.o.onError ? { onError: this.o.onError } : {}),
       onEnd: (s, code) => this.ended(s, code),

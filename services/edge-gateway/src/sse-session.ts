@@ -6,6 +6,7 @@
 // catch-ups run and the node's live fan-out follows. The stream ends with an `error` event
 // on token expiry, slowness, a failed heal or a lost permission, and with `reconnect` on
 // drain. Transport-free: it talks to an SseStream and ports, so it is unit-tested.
+import type { Expiries, Expiring } from './expiry.js';
 import { CloseCode, ErrorCode, FrameType, type ChannelName } from '@cascade/protocol';
 import { resumeSubscription, type ChannelPositions, type HistoryReader, type ResumeReply } from './resume.js';
 import type { RecentFrames } from './ring.js';
@@ -44,18 +45,18 @@ export interface SseSessionDeps {
   /** The reconnect delay announced first (`retry:`). */
   retryMs: number;
   presence?: PresenceReports | undefined;
+  /** The node's one token-expiry timer (shared with WebSocket sessions). */
+  expiries: Expiries;
   now?: () => number;
   onError?: (err: unknown, context: string) => void;
   /** Called once when the stream ends, whatever ended it; `code` says why (for metrics). */
   onEnd(session: SseSession, code: number): void;
 }
 
-/** setTimeout's largest delay (~24.8 days); longer expiries re-arm. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type State = 'new' | 'acquired' | 'open' | 'closed';
 
-export class SseSession {
+export class SseSession implements Expiring {
   private state: State = 'new';
   private readonly channels: readonly ChannelName[];
   private readonly positions: SsePosition[];
@@ -64,7 +65,6 @@ export class SseSession {
   private readonly subscribers: SseSubscriber[];
   /** Channels that joined the live fan-out. */
   private readonly joined: boolean[];
-  private expiryTimer: NodeJS.Timeout | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
   private reported = false;
   /** Channels whose start is not known yet; at 0 `connected` and `position` go out and `started` settles. */
@@ -263,16 +263,16 @@ export class SseSession {
   }
 
   private scheduleExpiry(): void {
-    clearTimeout(this.expiryTimer);
     const at = this.deps.identity.expiresAt;
     if (at === undefined || this.state !== 'open') return;
-    const now = (this.deps.now ?? Date.now)();
-    if (at <= now) {
-      this.fail(CloseCode.TokenExpired, 'token expired; open a new stream with a fresh token and since=<last id>');
-      return;
-    }
-    this.expiryTimer = setTimeout(() => this.scheduleExpiry(), Math.min(at - now, MAX_TIMER_MS));
-    this.expiryTimer.unref();
+    if (at <= (this.deps.now ?? Date.now)()) this.expired();
+    else this.deps.expiries.add(this, at);
+  }
+
+  /** The token's expiry passed (an SSE stream cannot refresh it): end with 4006. */
+  expired(): void {
+    if (this.state !== 'open') return;
+    this.fail(CloseCode.TokenExpired, 'token expired; open a new stream with a fresh token and since=<last id>');
   }
 
   /** Releases the channels, the fan-out and presence; the stream itself is the caller's. */
@@ -282,7 +282,8 @@ export class SseSession {
     this.state = 'closed';
     // Catch-ups waiting for the start see the stream is over and stop.
     this.begin();
-    clearTimeout(this.expiryTimer);
+    const at = this.deps.identity.expiresAt;
+    if (at !== undefined) this.deps.expiries.remove(this, at);
     clearTimeout(this.drainTimer);
     for (let i = 0; i < this.channels.length; i++) {
       const ch = this.channels[i]!;

@@ -118,7 +118,7 @@ export class Transport {
       o.maxBackpressureBytes,
       SWEEP_TICKS_PER_CYCLE,
     );
-    this.sse = o.sse && new SseNode(o.sse, () => this.newClientId());
+    this.sse = o.sse && new SseNode({ ...o.sse, expiries: this.sessionNode.expiries }, () => this.newClientId());
     this.app = uws.App();
     this.app.ws<SocketData>('/*', {
       compression: uws.DISABLED,
