@@ -68,8 +68,9 @@ const SIZES = quick
       watchdogMs: 60 * 60_000,
     };
 const FANOUT_TARGETS: TargetName[] = ['cascade', 'cascade-ephemeral', 'uws', 'ws', 'socketio', 'nats-ws'];
-// Cascade twice: anonymous (one shared channel, like the peers) and with tokens (+ personal channel).
-const IDLE_RUNS: [TargetName, boolean][] = [['cascade', false], ['cascade', true], ['uws', false], ['ws', false], ['socketio', false], ['nats-ws', false]];
+// The issue's scenario: authenticated, each connection in its user's channel and one shared
+// channel, for every system; Cascade once more anonymous on the shared channel only, for reference.
+const IDLE_RUNS: [TargetName, boolean][] = [['cascade', true], ['cascade', false], ['uws', true], ['ws', true], ['socketio', true], ['nats-ws', true]];
 const only = opt('only') as TargetName[] | undefined;
 const subscribersOpt = opt('subscribers')?.map(Number);
 if (subscribersOpt?.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--subscribers takes positive integers, e.g. --subscribers=1000,10000');
@@ -178,7 +179,7 @@ if (scenarios.includes('idle')) {
     if (m !== undefined) {
       process.stdout.write(`\n== idle density, ${m.n} connections over ${m.instances} server processes\n`);
       for (const t of selected(m.targets)) {
-        const r = await attempt('idle', `${t} ×${m.instances}`, () => runIdle(gen, t, m.n, { instances: m.instances, settleMs: SIZES.settleMs }));
+        const r = await attempt('idle', `${t} ×${m.instances}`, () => runIdle(gen, t, m.n, { auth: true, instances: m.instances, settleMs: SIZES.settleMs }));
         if (r !== undefined) {
           results.idle.push(r);
           process.stdout.write(`    ${r.label}: ${(r.bytesPerConnection / 1024).toFixed(1)} KiB per connection\n`);

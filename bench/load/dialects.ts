@@ -26,6 +26,8 @@ export interface ConnOptions {
    * personal channel); the uWS, ws and Socket.IO peers verify it when started with the secret.
    */
   hs256Secret?: string;
+  /** A subscriber without a token that must still hold its user's channel (NATS). */
+  personal?: boolean;
   index: number;
 }
 
@@ -224,7 +226,8 @@ class NatsDriver implements Driver {
     if (buf.indexOf(PING) >= 0) ws.send(PONG);
     if (!this.ready) {
       if (buf.includes('INFO ')) {
-        const subs = this.o.role === 'sub' ? (this.o.channels ?? [this.o.ch]).map((ch, i) => `SUB ${subjectOf(ch)} ${i + 1}\r\n`).join('') : '';
+        const channels = [...(this.o.channels ?? [this.o.ch]), ...(this.o.personal ? [`user:u${this.o.index}`] : [])];
+        const subs = this.o.role === 'sub' ? channels.map((ch, i) => `SUB ${subjectOf(ch)} ${i + 1}\r\n`).join('') : '';
         ws.send(Buffer.from(`CONNECT {"verbose":false,"pedantic":false,"protocol":1,"echo":false,"lang":"bench","version":"0.1"}\r\n${subs}PING\r\n`));
         return undefined;
       }

@@ -102,9 +102,9 @@ export class LoadGenerator {
     await Promise.all(this.subs.map((w) => w.request({ op: 'stats' })));
   }
 
-  /** Opens `count` ready subscribers on `ch`, printing a progress line while it ramps up. */
-  subscribe(t: Target, ch: string, count: number, label: string): Promise<OpenResult> {
-    return this.open(t, { role: 'sub', ch, count, label });
+  /** Opens `count` ready subscribers on `ch` (`personal`: also on their user's channel), printing a progress line while it ramps up. */
+  subscribe(t: Target, ch: string, count: number, label: string, personal = false): Promise<OpenResult> {
+    return this.open(t, { role: 'sub', ch, count, label, personal });
   }
 
   /**
@@ -113,7 +113,7 @@ export class LoadGenerator {
    * over the subscriber workers; with `spread`, subscribers get the many-small-channels
    * layout over `<ch>0` … `<ch><spread.count-1>`.
    */
-  async open(t: Target, o: { role: Role; ch: string; count: number; label: string; concurrency?: number; spread?: { count: number; perConnection: number } }): Promise<OpenResult> {
+  async open(t: Target, o: { role: Role; ch: string; count: number; label: string; concurrency?: number; spread?: { count: number; perConnection: number }; personal?: boolean }): Promise<OpenResult> {
     const { count, label } = o;
     const workers = this.workersFor(count);
     while (this.subs.length < workers) this.subs.push(this.spawn());
@@ -150,6 +150,7 @@ export class LoadGenerator {
           first,
           concurrency: o.concurrency ?? 32,
           hs256Secret: t.hs256Secret,
+          ...(o.personal ? { personal: true } : {}),
         });
       }),
     );

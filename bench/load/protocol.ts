@@ -28,6 +28,11 @@ export interface OpenRequest {
   /** Connections being set up at once. */
   concurrency: number;
   hs256Secret?: string;
+  /**
+   * Each subscriber also holds its user's own channel `user:u<index>`: Cascade and the token
+   * peers do so by themselves from the token; NATS (no token) subscribes it explicitly.
+   */
+  personal?: boolean;
 }
 
 export type Request =

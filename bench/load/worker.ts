@@ -58,7 +58,7 @@ function spreadChannels(r: OpenRequest, index: number): string[] | undefined {
 async function openOne(r: OpenRequest, index: number, handshakes: Histogram): Promise<Conn> {
   const began = nowUs();
   const channels = spreadChannels(r, index);
-  const driver = driverFor(r.dialect, { role: r.role, ch: r.ch, index, hs256Secret: r.hs256Secret, ...(channels ? { channels } : {}) });
+  const driver = driverFor(r.dialect, { role: r.role, ch: r.ch, index, hs256Secret: r.hs256Secret, personal: r.personal, ...(channels ? { channels } : {}) });
   let readyResolve!: () => void;
   let readyReject!: (e: Error) => void;
   const ready = new Promise<void>((res, rej) => {

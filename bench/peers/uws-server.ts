@@ -2,8 +2,9 @@
 // names its channels in the URL (?ch=a,b), a publisher its target (?pub=<ch>, or ?pub=* to
 // name the channel in each message: one length byte, the name, the payload); each binary
 // message from a publisher is published to the topic as is. With PEER_JWT_SECRET every
-// connection must bring a valid HS256 token (?token=), checked at the upgrade. Limits match
-// the edge's defaults.
+// connection must bring a valid HS256 token (?token=), checked at the upgrade, and joins its
+// user's topic `user:<sub>` (what Cascade's personal channel is). Limits match the edge's
+// defaults.
 import { createRequire } from 'node:module';
 import type * as UWS from 'uWebSockets.js';
 import { authRequired, verifyToken } from './jwt.js';
@@ -15,6 +16,8 @@ const native = Object.values(require.cache).some((m) => m?.filename.endsWith('.n
 interface UserData {
   ch: string[];
   pub: string;
+  /** The token's subject: the connection also joins `user:<sub>`, as an app routes to a user. */
+  user: string | undefined;
 }
 
 const app = uws.App();
@@ -28,12 +31,13 @@ app.ws<UserData>('/*', {
   upgrade(res, req, ctx) {
     // Request data must be copied before upgrade returns (uWS frees it afterwards).
     const q = new URLSearchParams(req.getQuery() ?? '');
-    if (authRequired && verifyToken(q.get('token')) === undefined) {
+    const user = authRequired ? verifyToken(q.get('token')) : undefined;
+    if (authRequired && user === undefined) {
       res.writeStatus('401 Unauthorized').end();
       return;
     }
     res.upgrade<UserData>(
-      { ch: (q.get('ch') ?? '').split(',').filter(Boolean), pub: q.get('pub') ?? '' },
+      { ch: (q.get('ch') ?? '').split(',').filter(Boolean), pub: q.get('pub') ?? '', user },
       req.getHeader('sec-websocket-key'),
       req.getHeader('sec-websocket-protocol'),
       req.getHeader('sec-websocket-extensions'),
@@ -43,6 +47,7 @@ app.ws<UserData>('/*', {
   open(ws) {
     const d = ws.getUserData();
     for (const ch of d.ch) ws.subscribe(ch);
+    if (d.user !== undefined) ws.subscribe(`user:${d.user}`);
     ws.send('ok', false);
   },
   message(ws, msg, isBinary) {

@@ -1,6 +1,8 @@
 // Peer (c): the `ws` package as most apps use it: a Set of sockets per room and a loop that
 // sends each published message to every member. permessage-deflate is off, as in Cascade.
-// Same URL scheme as the uWS peer (?ch=a,b, ?pub=<ch> or ?pub=*, ?token= with PEER_JWT_SECRET).
+// Same URL scheme as the uWS peer (?ch=a,b, ?pub=<ch> or ?pub=*, ?token= with PEER_JWT_SECRET,
+// which also puts the socket in its user's room `user:<sub>`).
+import type { IncomingMessage } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { authRequired, verifyToken } from './jwt.js';
 
@@ -11,17 +13,25 @@ const wss = new WebSocketServer({
   perMessageDeflate: false,
   maxPayload: 64 * 1024,
   // The token is checked before the upgrade, as the uWS peer and Cascade's edge do.
-  verifyClient: authRequired ? (info: { req: { url?: string } }) => verifyToken(new URL(info.req.url ?? '/', 'http://x').searchParams.get('token')) !== undefined : undefined,
+  // The verified subject rides on the request to 'connection': the socket joins `user:<sub>`.
+  verifyClient: authRequired
+    ? (info: { req: IncomingMessage & { user?: string } }) => {
+        info.req.user = verifyToken(new URL(info.req.url ?? '/', 'http://x').searchParams.get('token'));
+        return info.req.user !== undefined;
+      }
+    : undefined,
 });
 
 const sendTo = (ch: string, data: Buffer | Uint8Array) => {
   for (const peer of rooms.get(ch) ?? []) peer.send(data, { binary: true });
 };
 
-wss.on('connection', (ws, req) => {
+wss.on('connection', (ws, req: IncomingMessage & { user?: string }) => {
   const q = new URL(req.url ?? '/', 'http://x').searchParams;
   const pub = q.get('pub');
-  for (const ch of (q.get('ch') ?? '').split(',').filter(Boolean)) {
+  const channels = (q.get('ch') ?? '').split(',').filter(Boolean);
+  if (req.user !== undefined) channels.push(`user:${req.user}`);
+  for (const ch of channels) {
     let room = rooms.get(ch);
     if (room === undefined) rooms.set(ch, (room = new Set()));
     room.add(ws);

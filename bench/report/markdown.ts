@@ -2,6 +2,7 @@
 // ratio to it, then the issue's targets marked met or missed.
 import type { ChannelsResult } from '../scenarios/channels.js';
 import type { FanoutResult } from '../scenarios/fanout.js';
+import type { IdleResult } from '../scenarios/idle.js';
 import type { PipelineRun } from '../scenarios/pipeline.js';
 import type { StormResult } from '../scenarios/storm.js';
 import type { Results } from './results.js';
@@ -67,10 +68,19 @@ export function renderMarkdown(r: Results): string {
   }
   if (r.pipeline.length > 0) lines.push(...pipelineTable(r.pipeline));
   if (r.idle.length > 0) {
-    const c = r.idle.find((i) => i.target === 'cascade' && !i.personalChannels)?.bytesPerConnection;
-    lines.push('## Idle density (connected and subscribed to one shared channel, silent)', '', '| System | connections | server processes | RSS before MiB | RSS after MiB | KiB per connection | KiB per connection, 2nd half | Cascade (anonymous) ÷ this |', '|---|---:|---:|---:|---:|---:|---:|---:|');
+    // Runs recorded before the peers held a user channel compare Cascade anonymous instead.
+    const authed = r.idle.some((i) => i.target !== 'cascade' && i.personalChannels);
+    const ref = (instances: number) => idleRun(r.idle, 'cascade', authed, instances)?.bytesPerConnection;
+    lines.push(
+      authed
+        ? '## Idle density (silent; authenticated, each connection in its user\'s channel and one shared channel; Cascade anonymous on the shared channel only, for reference)'
+        : '## Idle density (connected and subscribed to one shared channel, silent)',
+      '',
+      `| System | connections | server processes | RSS before MiB | RSS after MiB | KiB per connection | KiB per connection, 2nd half | Cascade (${authed ? 'token' : 'anonymous'}) ÷ this |`,
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+    );
     for (const i of r.idle) {
-      lines.push(`| ${i.label} | ${int(i.connections)} | ${i.instances ?? 1} | ${mib(i.rssBeforeBytes)} | ${mib(i.rssAfterBytes)} | ${kib(i.bytesPerConnection)} | ${kib(i.marginalBytesPerConnection)} | ${ratio(c, i.bytesPerConnection)} |`);
+      lines.push(`| ${i.label} | ${int(i.connections)} | ${i.instances ?? 1} | ${mib(i.rssBeforeBytes)} | ${mib(i.rssAfterBytes)} | ${kib(i.bytesPerConnection)} | ${kib(i.marginalBytesPerConnection)} | ${ratio(ref(i.instances ?? 1), i.bytesPerConnection)} |`);
     }
     const helpers = r.idle.filter((i) => Object.keys(i.helperRssDeltaBytes).length > 0);
     for (const h of helpers) lines.push('', `${h.label}: other processes grew by ${Object.entries(h.helperRssDeltaBytes).map(([k, v]) => `${k} ${mib(v)} MiB`).join(', ')} (not counted above).`);
@@ -105,10 +115,16 @@ export function renderMarkdown(r: Results): string {
       lines.push(`| fan-out ${text} (${int(n)} subs), per server CPU-second | ${ratio(eff('cascade'), eff(peer))} | ${check(e === undefined ? undefined : e >= want)} |`);
     }
   }
-  const ci = r.idle.find((i) => i.target === 'cascade' && !i.personalChannels)?.bytesPerConnection;
-  const ui = r.idle.find((i) => i.target === 'uws')?.bytesPerConnection;
-  const idleOk = ci !== undefined && ui !== undefined && ui > 0 ? ci / ui <= 1.5 : undefined;
-  lines.push(`| idle memory per connection ≤ 1.5× raw uWS (Cascade anonymous, same shared channel) | ${ratio(ci, ui)}${ui !== undefined && ui <= 0 ? ` (uWS grew ${kib(ui)} KiB/conn: below noise)` : ''} | ${check(idleOk)} |`);
+  const authed = r.idle.some((i) => i.target === 'uws' && i.personalChannels);
+  for (const instances of [...new Set(r.idle.map((i) => i.instances ?? 1))]) {
+    const ci = idleRun(r.idle, 'cascade', authed, instances);
+    const ui = idleRun(r.idle, 'uws', authed, instances);
+    if (ci === undefined || ui === undefined) continue;
+    const c = ci.bytesPerConnection;
+    const u = ui.bytesPerConnection;
+    const what = authed ? 'authenticated, user channel + shared channel' : 'Cascade anonymous, same shared channel';
+    lines.push(`| idle memory per connection ≤ 1.5× raw uWS (${what}, ${int(ci.connections)} connections${instances > 1 ? ` over ${instances} processes` : ''}) | ${ratio(c, u)}${u <= 0 ? ` (uWS grew ${kib(u)} KiB/conn: below noise)` : ''} | ${check(u > 0 ? c / u <= 1.5 : undefined)} |`);
+  }
   const p100 = r.pipeline.find((p) => (p.target ?? 'cascade') === 'cascade' && p.rate === 100 && p.subscribers >= 1000);
   lines.push(`| pipeline p99 < 5 ms at 100 publishes/s to 1,000 subscribers | ${p100 ? `${ms(p100.p99Ms)} ms` : 'n/a'} | ${check(p100 ? p100.p99Ms < 5 : undefined)} |`);
   const cs = r.storm?.find((x) => x.target === 'cascade');
@@ -125,6 +141,11 @@ export function renderMarkdown(r: Results): string {
   }
   lines.push('');
   return lines.join('\n');
+}
+
+/** The idle run of `target` with or without user channels, at `instances` server processes. */
+function idleRun(idle: IdleResult[], target: string, personal: boolean, instances: number): IdleResult | undefined {
+  return idle.find((i) => i.target === target && i.personalChannels === personal && (i.instances ?? 1) === instances);
 }
 
 function pipelineTable(runs: PipelineRun[]): string[] {

@@ -1,5 +1,7 @@
-// Idle density: N connections that are connected and subscribed (to one shared channel; on
-// Cascade with tokens, also to their personal channel) and do nothing. The server's resident
+// Idle density: N connections that are connected and subscribed to one shared channel and do
+// nothing; with `auth` (the issue's scenario) each is authenticated and also in its user's own
+// channel: Cascade's personal channel `user:<id>`, a `user:<sub>` topic/room the uWS, ws and
+// Socket.IO peers join from the verified token, a `user` subject NATS subscribes (no token). The server's resident
 // memory grows by (RSS after − RSS before) / N per connection. With `instances` > 1 the
 // connections are spread evenly over that many server processes (Cascade: edges behind one
 // NATS; raw uWS: independent copies), each under the 20,000 open-files limit of a process,
@@ -35,13 +37,13 @@ export const MAX_PER_PROCESS = 19_000;
 const serverRss = (t: RunningTarget) => t.serverPids.reduce((a, p) => a + rssBytes(p), 0);
 
 /**
- * `auth` (Cascade only): connect with a token, which adds each user's personal channel.
+ * `auth`: connect with a token (NATS: none) and hold the user's own channel too.
  * `settleMs`: pause before each RSS reading (default 2 s).
  */
 export async function runIdle(gen: LoadGenerator, name: TargetName, n: number, o: { auth?: boolean; instances?: number; settleMs?: number } = {}): Promise<IdleResult> {
   const { auth = false, instances = 1, settleMs = SETTLE_MS } = o;
   if (n / instances > MAX_PER_PROCESS) throw new Error(`${n} connections over ${instances} server process(es) exceed ${MAX_PER_PROCESS} per process`);
-  const t = await startTarget(name, { auth: auth && name === 'cascade', instances });
+  const t = await startTarget(name, { auth: auth && name !== 'nats-ws' && name !== 'cascade-ephemeral', instances });
   try {
     await sleep(settleMs);
     const before = serverRss(t);
@@ -53,7 +55,7 @@ export async function runIdle(gen: LoadGenerator, name: TargetName, n: number, o
       const rs = [];
       for (let i = 0; i < t.targets.length; i++) {
         const share = Math.floor(count / t.targets.length) + (i < count % t.targets.length ? 1 : 0);
-        rs.push(await gen.subscribe(t.targets[i]!, 'bench:idle', share, t.targets.length > 1 ? `${label} (process ${i + 1}/${t.targets.length})` : label));
+        rs.push(await gen.subscribe(t.targets[i]!, 'bench:idle', share, t.targets.length > 1 ? `${label} (process ${i + 1}/${t.targets.length})` : label, auth && name === 'nats-ws'));
       }
       return { opened: rs.reduce((a, r) => a + r.opened, 0), failed: rs.reduce((a, r) => a + r.failed, 0), errors: rs.flatMap((r) => r.errors), ms: rs.reduce((a, r) => a + r.ms, 0) };
     };
@@ -70,7 +72,10 @@ export async function runIdle(gen: LoadGenerator, name: TargetName, n: number, o
     if (opened.failed > 0) notes.push(`${opened.failed} connections failed: ${opened.errors.slice(0, 5).join('; ')}`);
     if (d.lost > 0) notes.push(`${d.lost} connections dropped while idle: ${d.lostReasons.join('; ')}`);
     if (instances > 1) notes.push(`${instances} server processes, ${Math.ceil(n / instances)} connections each; RSS summed`);
-    const base = name === 'cascade' ? `Cascade (${auth ? 'token: + personal channel' : 'anonymous'})` : LABELS[name];
+    const base =
+      name === 'cascade'
+        ? `Cascade (${auth ? 'token: + personal channel' : 'anonymous, shared channel only'})`
+        : `${LABELS[name]}${auth ? (name === 'nats-ws' ? ' (+ user subject, no token)' : ' (token: + user room)') : ''}`;
     return {
       target: name,
       label: instances > 1 ? `${base}, ${instances} processes` : base,

@@ -1,5 +1,7 @@
 // The NATS contract against a real nats-server: the shipped subject mapping agrees with the
-// library's partition function, and "ensure" is idempotent and safe to run concurrently.
+// library's partition function, and "ensure" is idempotent and safe to run concurrently,
+// and copes with a history stream created without RePublish (nats-server 2.9.10 refuses to
+// add it by an update).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
@@ -7,7 +9,7 @@ import { millis } from '@nats-io/nats-core';
 import { parseChannel, type ChannelName } from '@cascade/protocol';
 import { startNatsServer, uniquePrefix, type NatsServerFixture } from '@cascade/testing';
 import { Contract } from './subjects.js';
-import { defaultStreamSettings, ensureContract, historyStreamConfig } from './streams.js';
+import { defaultStreamSettings, ensureContract, historyRepublish, historyStreamConfig, republishesLive } from './streams.js';
 
 const PARTITIONS = 16;
 let nats: NatsServerFixture;
@@ -64,6 +66,7 @@ describe('ensureContract', () => {
     const hist = await jsm.streams.info(c.historyStream);
     expect(hist.config.max_msgs_per_subject).toBe(defaultStreamSettings.historyMaxMsgsPerChannel);
     expect(hist.config.allow_direct).toBe(true);
+    expect(hist.config.republish).toEqual({ src: `${c.prefix}.hist.>`, dest: `${c.prefix}.live.>` });
     for (const b of Object.values(c.buckets)) expect((await jsm.streams.info(`KV_${b}`)).config.name).toBe(`KV_${b}`);
     expect(millis((await jsm.streams.info(`KV_${c.buckets.leases}`)).config.max_age)).toBe(15_000);
   });
@@ -77,5 +80,21 @@ describe('ensureContract', () => {
     expect(hist.config.max_msgs_per_subject).toBe(50);
     expect(millis(hist.config.max_age)).toBe(3_600_000);
     expect(historyStreamConfig(c, changed).max_msgs_per_subject).toBe(50);
+  });
+
+  it('on a history stream created without RePublish, applies the rest of the declared config and does not fail', async () => {
+    const c = new Contract({ prefix: uniquePrefix(), partitions: 4 });
+    // As versions before RePublish created it.
+    const { republish: _none, ...legacy } = historyStreamConfig(c, defaultStreamSettings);
+    await jsm.streams.add(legacy);
+    const changed = { ...defaultStreamSettings, historyMaxMsgsPerChannel: 500 };
+    await ensureContract(nc, jsm, c, changed);
+    await ensureContract(nc, jsm, c, changed);
+    const hist = await jsm.streams.info(c.historyStream);
+    expect(hist.config.max_msgs_per_subject).toBe(500);
+    // The server refused RePublish on the update (2.9.10: "stream configuration update can
+    // not change RePublish") and the stream has none, or it accepted it (later servers).
+    if (hist.config.republish !== undefined) expect(hist.config.republish).toEqual(historyRepublish(c));
+    if (nc.info?.version === '2.9.10') expect(republishesLive(c, hist.config.republish)).toBe(false);
   });
 });

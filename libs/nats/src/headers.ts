@@ -7,7 +7,11 @@ export const Header = {
   From: 'Rt-From',
   /** Ingest: the publisher's idempotency key, echoed in the message frame. */
   Key: 'Rt-Key',
-  /** Ingest: the publishing connection id, when it asked not to receive its own message. */
+  /**
+   * Ingest, history and live: the publishing connection id, when it asked not to receive its
+   * own message. Stored with the history message, so the copy the history stream republishes
+   * live carries it too.
+   */
   ExcludeClient: 'Rt-Exclude-Client',
   /** History: the message's per-channel sequence (decimal). */
   Seq: 'Rt-Seq',

@@ -4,6 +4,7 @@
 import { Decoder } from '@msgpack/msgpack';
 import { ErrorCode, encodeValue, parseChannel, type ChannelName } from '@cascade/protocol';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { Requester } from './requests.js';
 import type { Contract } from './subjects.js';
 
 /** Most messages one read returns; larger `limit`s are refused, not clamped silently. */
@@ -168,11 +169,17 @@ function decodeReply<T>(body: Uint8Array): HistoryReply<T> {
  * Error (no service, timeout: the outcome says nothing about the channel).
  */
 export class HistoryClient {
+  // Every connect with a token asks for its personal channel's position: the requests go
+  // through one reply subscription (requests.ts), not nats.js's per-request machinery.
+  private readonly requests: Requester;
+
   constructor(
-    private readonly nc: NatsConnection,
+    nc: NatsConnection,
     private readonly contract: Contract,
-    private readonly timeoutMs = 5000,
-  ) {}
+    timeoutMs = 5000,
+  ) {
+    this.requests = new Requester(nc, timeoutMs);
+  }
 
   async read(request: HistoryReadRequest): Promise<HistoryReadResult> {
     return this.call<HistoryReadResult>(HistoryVerb.Read, request);
@@ -183,10 +190,15 @@ export class HistoryClient {
   }
 
   private async call<T>(verb: string, request: HistoryReadRequest | HistoryPositionRequest): Promise<T> {
-    const msg = await this.nc.request(this.contract.service('history', verb), encodeHistoryMessage(request), { timeout: this.timeoutMs });
+    const msg = await this.requests.request(this.contract.service('history', verb), encodeHistoryMessage(request));
     const reply = decodeReply<T>(msg.data);
     if (!reply.ok) throw new HistoryRequestError(reply);
     const { ok: _ok, ...rest } = reply;
     return rest as unknown as T;
+  }
+
+  /** Ends the reply subscription; calls in flight fail. */
+  close(): void {
+    this.requests.close();
   }
 }

@@ -1,6 +1,9 @@
 // The declared JetStream streams and KV buckets of the contract, and an idempotent
 // "ensure" that creates or updates them. Every service runs it at start, concurrently:
-// a create race resolves into an update of the same declared config.
+// a create race resolves into an update of the same declared config. The history stream
+// republishes what it stores on the live subjects; a server that refuses to add that to a
+// stream created without it (nats-server 2.9.10) leaves the stream as it is, and whoever
+// depends on it reads the actual config (`republishesLive`).
 import { Kvm } from '@nats-io/kv';
 import {
   DiscardPolicy,
@@ -8,6 +11,7 @@ import {
   RetentionPolicy,
   StorageType,
   type JetStreamManager,
+  type Republish,
   type StreamConfig,
   type StreamInfo,
 } from '@nats-io/jetstream';
@@ -61,6 +65,28 @@ export function ingestStreamConfig(c: Contract, s: StreamSettings): DeclaredStre
   };
 }
 
+/**
+ * The history stream's RePublish: nats-server publishes every message it stores on
+ * `<prefix>.hist.<ch>` at once on core `<prefix>.live.<ch>`, body and stored headers, plus
+ * `Nats-Stream`, `Nats-Subject`, `Nats-Sequence` and `Nats-Last-Sequence`. Only the leader
+ * of a replicated stream republishes, and only what it stored: an append refused by its
+ * fence or recognised as a duplicate is not republished.
+ */
+export function historyRepublish(c: Contract): Republish {
+  return { src: c.historyAll, dest: c.liveAll };
+}
+
+/**
+ * Whether a history stream with this RePublish (its config's `republish`) puts every stored
+ * message live by itself: it must be exactly `historyRepublish` (another destination, or
+ * headers only, is not a live frame). Streams created before RePublish was declared have
+ * none, and nats-server 2.9.10 refuses to add it by an update.
+ */
+export function republishesLive(c: Contract, r: Republish | undefined): boolean {
+  const want = historyRepublish(c);
+  return r !== undefined && r.src === want.src && r.dest === want.dest && r.headers_only !== true;
+}
+
 /** RT_HIST: every channel's ordered history, bounded per channel by count and age. */
 export function historyStreamConfig(c: Contract, s: StreamSettings): DeclaredStream {
   return {
@@ -76,10 +102,19 @@ export function historyStreamConfig(c: Contract, s: StreamSettings): DeclaredStr
     max_msg_size: s.maxMessageBytes + 4096,
     allow_direct: true,
     num_replicas: s.replicas,
+    republish: historyRepublish(c),
   };
 }
 
 const STREAM_NAME_IN_USE = 10058;
+
+/**
+ * Declared fields a stream can run without when the server refuses to change them on an
+ * existing stream: RePublish (nats-server 2.9.10 refuses any change to it: "stream
+ * configuration update can not change RePublish"; later servers allow it). The rest of the
+ * update is still applied, and the stream keeps its own value.
+ */
+const OPTIONAL_ON_UPDATE = ['republish'] as const;
 
 function isApiError(e: unknown, code: number): boolean {
   return e instanceof JetStreamApiError && e.code === code;
@@ -92,7 +127,9 @@ export function configDrift(declared: Record<string, unknown>, actual: Record<st
 
 /**
  * Creates the stream, or updates it to the declared config when it exists and differs.
- * Fields the server cannot change (storage, retention) surface as the server's error.
+ * Fields the server cannot change (storage, retention) surface as the server's error,
+ * except an optional one (RePublish), which the stream then keeps as it is: the returned
+ * info is the stream's actual state, so callers that depend on such a field check it there.
  */
 export async function ensureStream(jsm: JetStreamManager, declared: DeclaredStream): Promise<StreamInfo> {
   let info: StreamInfo;
@@ -113,7 +150,19 @@ export async function ensureStream(jsm: JetStreamManager, declared: DeclaredStre
   try {
     return await jsm.streams.update(declared.name, { ...info.config, ...declared });
   } catch (e) {
-    throw new Error(`stream ${declared.name}: cannot update ${drift.join(', ')} to the declared config`, { cause: e });
+    const optional = drift.filter((k) => (OPTIONAL_ON_UPDATE as readonly string[]).includes(k));
+    // Only a refusal by the server (not a timeout or a lost connection) may leave them out.
+    if (optional.length === 0 || !(e instanceof JetStreamApiError)) {
+      throw new Error(`stream ${declared.name}: cannot update ${drift.join(', ')} to the declared config`, { cause: e });
+    }
+    const rest = drift.filter((k) => !optional.includes(k));
+    if (rest.length === 0) return info;
+    const keep = Object.fromEntries(optional.map((k) => [k, (info.config as unknown as Record<string, unknown>)[k]]));
+    try {
+      return await jsm.streams.update(declared.name, { ...info.config, ...declared, ...keep });
+    } catch (e2) {
+      throw new Error(`stream ${declared.name}: cannot update ${rest.join(', ')} to the declared config`, { cause: e2 });
+    }
   }
 }
 

@@ -21,6 +21,8 @@ describe('Contract', () => {
     expect(c.publishAlias(news)).toBe('rt.pub.news');
     expect(c.service('history', 'health')).toBe('rt.svc.history.health');
     expect(c.ingestAll).toBe('rt.in.>');
+    expect(c.historyAll).toBe('rt.hist.>');
+    expect(c.liveAll).toBe('rt.live.>');
     expect(c.ingestPartition(3)).toBe('rt.in.3.>');
     expect(c.channelOf(c.ingest(news))).toBe('news');
     expect(c.channelOf(c.live(ch('user:42')))).toBe('user:42');

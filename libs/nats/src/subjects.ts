@@ -77,6 +77,11 @@ export class Contract {
     return `${this.prefix}.live.${channel}`;
   }
 
+  /** Every live subject (where the history stream republishes what it stores). */
+  get liveAll(): string {
+    return `${this.prefix}.live.>`;
+  }
+
   /** The channel of an ingest, history or live subject built by this contract. */
   channelOf(subject: string): ChannelName {
     // prefix.in.<part>.<ch> | prefix.hist.<ch> | prefix.live.<ch>; channels hold no '.'.

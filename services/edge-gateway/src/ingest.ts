@@ -1,8 +1,7 @@
 // The publish port and its NATS adapter: durable publishes go into the ingest stream and
 // are acknowledged once JetStream stored them; ephemeral frames go straight to live.
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
-import type { JetStreamClient } from '@nats-io/jetstream';
-import { Header, type Contract } from '@cascade/nats';
+import { Header, JetStreamPublisher, type Contract } from '@cascade/nats';
 import { ErrorCode, type ChannelName } from '@cascade/protocol';
 import type { EdgeMetrics } from './metrics.js';
 
@@ -38,27 +37,29 @@ export function publishFailure(err: unknown): { code: ErrorCode; msg: string } {
 }
 
 export class NatsIngest implements IngestPort {
+  // Every durable publish is one JetStream publish: through one reply subscription, not
+  // nats.js.s per-request machinery (libs/nats js-publish.ts).
+  private readonly publisher: JetStreamPublisher;
+
   constructor(
     private readonly nc: NatsConnection,
-    private readonly js: JetStreamClient,
     private readonly contract: Contract,
-    private readonly timeoutMs: number,
+    timeoutMs: number,
     private readonly metrics?: EdgeMetrics,
-  ) {}
+  ) {
+    this.publisher = new JetStreamPublisher(nc, timeoutMs);
+  }
 
   async publish(channel: ChannelName, payload: Uint8Array, meta: PublishMeta): Promise<{ duplicate: boolean }> {
     const h = natsHeaders();
     h.set(Header.From, meta.from);
     if (meta.key !== undefined) h.set(Header.Key, meta.key);
     if (meta.excludeClient !== undefined) h.set(Header.ExcludeClient, meta.excludeClient);
+    // Keys are scoped per user and channel, so two users' keys can never collide.
+    if (meta.key !== undefined) h.set('Nats-Msg-Id', `${meta.from}|${channel}|${meta.key}`);
     const timer = this.metrics?.publishLatency.startTimer();
     try {
-      const ack = await this.js.publish(this.contract.ingest(channel), payload, {
-        headers: h,
-        timeout: this.timeoutMs,
-        // Keys are scoped per user and channel, so two users' keys can never collide.
-        ...(meta.key === undefined ? {} : { msgID: `${meta.from}|${channel}|${meta.key}` }),
-      });
+      const ack = await this.publisher.publish(this.contract.ingest(channel), payload, h);
       timer?.();
       this.metrics?.publishes.inc({ result: ack.duplicate ? 'duplicate' : 'stored' });
       return { duplicate: ack.duplicate };

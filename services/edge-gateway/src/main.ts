@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '@cascade/config';
 import { runService } from '@cascade/service';
 import { CloseCode } from '@cascade/protocol';
 import { Counter } from 'prom-client';
-import { EdgePresenceLink, GroupMembership, GroupsClient, HistoryClient, edgeIdOf } from '@cascade/nats';
+import { CoreSubscriptions, EdgePresenceLink, GroupMembership, GroupsClient, HistoryClient, edgeIdOf } from '@cascade/nats';
 import { authConfig, authSettings, type AuthSettings } from './auth-config.js';
 import { edgeConfig } from './config.js';
 import { createAuthenticator } from './identity.js';
@@ -53,7 +53,7 @@ process.exit(
     name: 'edge',
     displayName: 'edge-gateway',
     config: edgeConfig,
-    async start({ config, nc, js, jsm, contract, log, instance }) {
+    async start({ config, nc, jsm, contract, log, instance }) {
       const runtime = uwsRuntime();
       if (auth.devSecret) log.warn('tokens are checked with the built-in development secret (EDGE_JWT_HS256_SECRET unset): for development only');
       if (auth.devTokens) log.warn('development tokens are handed out to anyone at GET /v1/dev/token (EDGE_DEV_TOKENS=on): for development only');
@@ -65,7 +65,7 @@ process.exit(
       const recent = new RecentFrames(config.ringSize);
       const history = new HistoryClient(nc, contract, config.historyTimeout);
       const metrics = new EdgeMetrics();
-      const ingest = new NatsIngest(nc, js, contract, config.publishTimeout, metrics);
+      const ingest = new NatsIngest(nc, contract, config.publishTimeout, metrics);
       const heals = new Counter({
         name: 'cascade_edge_heals_total',
         help: 'Channels healed from history after a lost live frame (trigger: gap, reconnect), by result: healed, abandoned (subscribers closed with 4004)',
@@ -95,7 +95,7 @@ process.exit(
         },
       });
       const channels = new LiveChannels(
-        nc,
+        new CoreSubscriptions(nc),
         contract,
         (channel, frame, excludeClient) => healer.live(channel, frame, excludeClient),
         (channel) => {

@@ -2,8 +2,8 @@
 // with local subscribers, opened by the first and closed with the last (first-subscriber
 // refcounting). Frames arriving there are handed on as the bytes they are, to be sent to
 // every local subscriber.
-import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
-import { Header, type Contract } from '@cascade/nats';
+import type { Msg } from '@nats-io/nats-core';
+import { CoreSubscription, Header, type Contract, type SubscriptionTable } from '@cascade/nats';
 import type { ChannelName } from '@cascade/protocol';
 
 /**
@@ -26,47 +26,62 @@ export interface ChannelHub {
  */
 export type LocalDelivery = (channel: ChannelName, frame: Uint8Array, excludeClient?: string) => void;
 
-/** One live channel: its NATS subscription and how many local subscriptions hold it. */
-class LiveChannel {
+/**
+ * One live channel: its NATS subscription (a CoreSubscription: a few fields, not nats.js's
+ * 1.3 KiB Subscription, since a node holds one per personal channel of every connection with
+ * a token) and how many local subscriptions hold it.
+ */
+class LiveChannel extends CoreSubscription {
   holders = 1;
   /** Until the node's SUB is confirmed (the flush); dropped then, so an idle channel holds no promise. */
   ready: Promise<void> | undefined;
 
   constructor(
+    private readonly hub: LiveChannels,
     readonly name: ChannelName,
-    readonly sub: Subscription,
-  ) {}
+  ) {
+    super(hub.subscriptions);
+  }
+
+  /** Built when the SUB is written (and on nats.js's resend after a reconnect), not kept per channel. */
+  get subject(): string {
+    return this.hub.subjectOf(this.name);
+  }
+
+  callback(err: Error | null, msg: Msg): void {
+    // A refused SUB (permissions) closes the subscription; the channel then receives nothing,
+    // which heal's reconnect pass and the subscribers' seq checks report.
+    if (err) return;
+    this.hub.frame(this.name, msg);
+  }
 }
 
 const SETTLED = Promise.resolve();
 
 /**
- * Per channel one Map entry and one NATS subscription, nothing else: a node holds one per
- * user with a token (the personal channel), so what each costs counts. The subscriptions
- * share one callback, which finds the channel from the subject.
+ * Per channel one Map entry and one small NATS subscription record, nothing else: a node
+ * holds one per user with a token (the personal channel), so what each costs counts.
  */
 export class LiveChannels implements ChannelHub {
   private readonly live = new Map<string, LiveChannel>();
   private subscribers = 0;
-  /** Length of `<prefix>.live.`, cut from a subject to get its channel. */
-  private readonly liveSubjectPrefix: number;
-
+  private pendingFlush: Promise<void> | undefined;
   constructor(
-    private readonly nc: NatsConnection,
+    /** The NATS connection's subscription table (CoreSubscriptions). */
+    readonly subscriptions: SubscriptionTable,
     private readonly contract: Contract,
     private readonly deliver: LocalDelivery,
     /** Called when a channel lost its last local subscriber (e.g. to drop its ring of recent frames). */
     private readonly idle?: (channel: ChannelName) => void,
-  ) {
-    const probe = 'x' as ChannelName;
-    this.liveSubjectPrefix = contract.live(probe).length - probe.length;
+  ) {}
+
+  subjectOf(channel: ChannelName): string {
+    return this.contract.live(channel);
   }
 
-  private readonly onMessage = (err: Error | null, msg: Msg): void => {
-    if (err) return;
-    // A subject that passed here is `<prefix>.live.<channel>` of a channel we subscribed.
-    this.deliver(msg.subject.slice(this.liveSubjectPrefix) as ChannelName, msg.data, msg.headers?.get(Header.ExcludeClient) || undefined);
-  };
+  frame(channel: ChannelName, msg: Msg): void {
+    this.deliver(channel, msg.data, msg.headers?.get(Header.ExcludeClient) || undefined);
+  }
 
   acquire(channel: ChannelName): Promise<void> {
     this.subscribers++;
@@ -75,10 +90,11 @@ export class LiveChannels implements ChannelHub {
       held.holders++;
       return held.ready ?? SETTLED;
     }
-    const entry = new LiveChannel(channel, this.nc.subscribe(this.contract.live(channel), { callback: this.onMessage }));
+    const entry = new LiveChannel(this, channel);
+    this.subscriptions.add(entry);
     // The SUB reaches the server with the next flush; once it has, nothing published
     // afterwards can be missed.
-    const ready = this.nc.flush();
+    const ready = this.flushSoon();
     entry.ready = ready;
     this.live.set(channel, entry);
     ready.then(
@@ -95,9 +111,22 @@ export class LiveChannels implements ChannelHub {
     if (!entry) throw new Error(`release of channel ${channel} that has no subscribers`);
     this.subscribers--;
     if (--entry.holders > 0) return;
-    entry.sub.unsubscribe();
+    this.subscriptions.remove(entry);
     this.live.delete(channel);
     this.idle?.(channel);
+  }
+
+  /**
+   * One flush (a PING and its PONG) for every SUB written in the same turn of the event loop:
+   * a connection storm subscribes thousands of personal channels, and a PING each was one
+   * more write and one more wake-up of nats-server per connect. The PING is written after
+   * those SUBs, so its PONG confirms them all; a SUB written later waits for the next one.
+   */
+  private flushSoon(): Promise<void> {
+    return (this.pendingFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.pendingFlush = undefined;
+      return this.subscriptions.flush();
+    }));
   }
 
   intern(channel: ChannelName): ChannelName {

@@ -46,7 +46,7 @@ const msg = (ch: ChannelName, p: string, i: number): IngestMessage => ({
   ts: Date.now(),
   ingestSeq: ++ingestSeq,
 });
-const quiet = { emit: () => undefined };
+const quiet = { streamRepublishes: true, emit: () => undefined };
 
 async function storedSeqs(ch: ChannelName): Promise<number[]> {
   return ((await readHistory(nc, contract)).get(ch) ?? []).map((f) => f.seq);

@@ -1,12 +1,13 @@
 // The history port: a fenced, append-only log per channel. The JetStream adapter keeps
-// every message on `<prefix>.hist.<ch>` in the history stream, with its sequence, epoch
-// and time in headers and the finished client frame as body.
+// every message on `<prefix>.hist.<ch>` in the history stream, with its sequence, epoch,
+// time and (for an `echo: false` publish) the excluded connection in headers and the
+// finished client frame as body; a history stream with RePublish sends exactly that, body
+// and headers, live as it stores it.
 import { randomBytes } from 'node:crypto';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
-import { Header, type Contract } from '@cascade/nats';
+import { Header, JetStreamPublishError, JetStreamPublisher, type Contract } from '@cascade/nats';
 import type { ChannelName } from '@cascade/protocol';
-import { JetStreamPublishError, JetStreamPublisher } from './js-publish.js';
 import type { ChannelPosition } from './positions.js';
 
 export interface HistoryEntry {
@@ -18,6 +19,11 @@ export interface HistoryEntry {
   frame: Uint8Array;
   /** Identifies the ingest message, so a redelivered one is recognised instead of stored twice. */
   dedupeId: string;
+  /**
+   * The connection that must not get this message live (`echo: false`). Stored with it, so
+   * the stream's live copy (RePublish) carries it; history readers ignore it.
+   */
+  excludeClient?: string | undefined;
 }
 
 export type AppendResult =
@@ -74,6 +80,7 @@ export class JetStreamHistoryLog implements HistoryLog {
     h.set(Header.Seq, String(entry.seq));
     h.set(Header.Epoch, entry.epoch);
     h.set(Header.Time, String(entry.ts));
+    if (entry.excludeClient !== undefined) h.set(Header.ExcludeClient, entry.excludeClient);
     // The fence and the dedupe id, as JetStream's own headers (what js.publish's
     // `expect.lastSubjectSequence` and `msgID` set).
     h.set('Nats-Msg-Id', entry.dedupeId);

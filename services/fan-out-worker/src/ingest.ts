@@ -9,7 +9,7 @@ export interface IngestMessage {
   payload: Uint8Array;
   from: string | undefined;
   key: string | undefined;
-  /** Connection that asked not to receive its own message (`echo: false`); live only, never stored. */
+  /** Connection that asked not to receive its own message (`echo: false`); stored as a history header for the live copy. */
   excludeClient: string | undefined;
   /** On a member's copy of a small-group message: the group it was sent to (`grp` in the frame). */
   group?: string | undefined;

@@ -1,12 +1,13 @@
 // fan-out-worker: wires the partition leases, the per-partition consumers, the sequencer,
-// the history log, and group fan-out with the group API.
-import { NatsLiveOutput } from './live.js';
+// the history log, the live output (following whether the history stream republishes),
+// and group fan-out with the group API.
 import { int } from '@cascade/config';
 import { DEFAULT_GROUP_FANOUT_THRESHOLD, GroupMembership, LeaseBucket } from '@cascade/nats';
 import { runService } from '@cascade/service';
 import { GroupFanout, serveGroupApi } from './groups.js';
 import { JetStreamHistoryLog } from './history-log.js';
 import { leaseTimings } from './lease.js';
+import { HistoryLiveMode, NatsLiveOutput } from './live.js';
 import { PartitionOwner } from './owner.js';
 import { PartitionConsumer, type WriteStats } from './partition-consumer.js';
 
@@ -32,6 +33,8 @@ process.exit(
       });
       const groupApi = serveGroupApi(nc, contract, membership, config.groupFanoutThreshold, log);
       const history = new JetStreamHistoryLog(nc, jsm, contract);
+      // Who emits stored messages live, from the history stream's actual config (logged).
+      const liveMode = await HistoryLiveMode.open(jsm, contract, log);
       const deps = {
         js,
         jsm,
@@ -39,7 +42,7 @@ process.exit(
         log,
         stats,
         history,
-        live: new NatsLiveOutput(nc, contract),
+        live: new NatsLiveOutput(nc, contract, liveMode),
         groups: new GroupFanout(js, contract, membership, config.groupFanoutThreshold, log),
       };
       const owner = new PartitionOwner({
@@ -56,10 +59,11 @@ process.exit(
         stop: async () => {
           groupApi.unsubscribe();
           await owner.stop();
+          liveMode.stop();
           history.close();
           membership.stop();
         },
-        health: () => ({ ...stats, partitions: owner.owned(), leasesLost: owner.lost }),
+        health: () => ({ ...stats, live: liveMode.emitter, partitions: owner.owned(), leasesLost: owner.lost }),
       };
     },
   }),

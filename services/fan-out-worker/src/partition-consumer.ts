@@ -1,6 +1,7 @@
 // One partition's ingest, consumed only while this worker holds the partition's lease:
 // a fresh durable consumer per ownership, pipelined writes through the sequencer (channels
-// in parallel, each channel in order), and an ack once a message is stored and emitted.
+// in parallel, each channel in order), and an ack once a message is stored in history (and
+// live: the history stream republished it, or the sequencer emitted it).
 import {
   AckPolicy,
   DeliverPolicy,
@@ -201,9 +202,10 @@ export class PartitionConsumer {
 
   /** Stores and emits one message, retrying in place; false once ownership ended. */
   private async write(w: Work): Promise<boolean> {
-    // Stored and emitted: ack in the same tick as the live frame, so both go out in one
-    // write (see Sequencer.sequence). After losing the lease we leave the ack to the next
-    // owner, which recognises the message as a duplicate; only the owner touches the consumer.
+    // Stored (and live): ack at once, in the same tick as a live frame we emit, so both go
+    // out in one write (see Sequencer.sequence); never before the append is stored. After
+    // losing the lease we leave the ack to the next owner, which recognises the message as a
+    // duplicate; only the owner touches the consumer.
     let acked = false;
     const ackNow = () => {
       if (!this.owning()) return;

@@ -27,9 +27,10 @@ class MemoryLog implements HistoryLog {
 }
 
 class Live implements LiveOutput {
-  frames: Array<{ channel: string; frame: any }> = [];
-  emit(channel: string, frame: Uint8Array) {
-    this.frames.push({ channel, frame: decode(frame) });
+  frames: Array<{ channel: string; frame: any; excludeClient?: string | undefined }> = [];
+  constructor(public streamRepublishes = false) {}
+  emit(channel: string, frame: Uint8Array, excludeClient?: string) {
+    this.frames.push({ channel, frame: decode(frame), excludeClient });
   }
 }
 
@@ -106,6 +107,44 @@ describe('Sequencer', () => {
     expect(await s.sequence(msg('a', 2))).toEqual({ kind: 'not-owner' });
     expect(log.entries).toHaveLength(1);
     expect(live.frames).toHaveLength(1);
+  });
+
+  it('stores the excluded connection with the message and emits it with the live frame', async () => {
+    const log = new MemoryLog();
+    const live = new Live();
+    await new Sequencer(log, live, new ChannelPositions()).sequence(msg('a', 1, { excludeClient: 'c7' }));
+    expect(log.entries[0]!.entry.excludeClient).toBe('c7');
+    expect(live.frames[0]!.excludeClient).toBe('c7');
+  });
+
+  it('leaves a stored message to the stream when it republishes, and still emits a redelivered one', async () => {
+    const log = new MemoryLog();
+    const live = new Live(true);
+    const s = new Sequencer(log, live, new ChannelPositions());
+    const m = msg('a', 'x', { excludeClient: 'c1' });
+    let acks = 0;
+    expect(await s.sequence(m, () => acks++)).toMatchObject({ kind: 'stored', seq: 1 });
+    // Stored, so ackable; the stream sent it live (with the stored exclude id), not us.
+    expect(acks).toBe(1);
+    expect(live.frames).toEqual([]);
+    expect(log.entries[0]!.entry.excludeClient).toBe('c1');
+    // A redelivery is not stored again, so the stream does not republish it: we emit the stored bytes.
+    expect(await s.sequence(m, () => acks++)).toEqual({ kind: 'redelivered' });
+    expect(acks).toBe(2);
+    expect(live.frames).toEqual([{ channel: 'a', frame: expect.objectContaining({ seq: 1, data: 'x' }), excludeClient: 'c1' }]);
+    // The mode is read at every append: a stream that lost RePublish is followed at once.
+    live.streamRepublishes = false;
+    expect(await s.sequence(msg('a', 'y'))).toMatchObject({ kind: 'stored', seq: 2 });
+    expect(live.frames.map((f) => f.frame.seq)).toEqual([1, 2]);
+  });
+
+  it('acks nothing and emits nothing for an append the fence refused', async () => {
+    const log = new MemoryLog();
+    log.append = async () => ({ kind: 'conflict' });
+    const live = new Live();
+    let acks = 0;
+    expect(await new Sequencer(log, live, new ChannelPositions()).sequence(msg('a', 1), () => acks++)).toEqual({ kind: 'contended' });
+    expect([acks, live.frames.length]).toEqual([0, 0]);
   });
 
   it('gives up with contended when the fence keeps failing', async () => {

@@ -1,6 +1,8 @@
 // The ordered write of one message: take the channel's next sequence, build the client
-// frame once, append it to history behind the fence, then emit the same bytes live.
-// A message is only emitted live after it is stored, so live never runs ahead of history.
+// frame once, append it to history behind the fence; the same bytes then go live, sent by
+// the history stream itself as it stores them (JetStream RePublish) or, on a stream without
+// it, by the worker once the append is stored. Either way a message goes live only after it
+// is stored, so live never runs ahead of history.
 import { FrameType, encodeFrameWithPayload, type ChannelName } from '@cascade/protocol';
 import type { HistoryLog } from './history-log.js';
 import type { IngestMessage } from './ingest.js';
@@ -8,6 +10,12 @@ import type { ChannelPositions } from './positions.js';
 
 /** Where finished frames go live (core NATS `<prefix>.live.<ch>` in production). */
 export interface LiveOutput {
+  /**
+   * True while the history stream publishes every message it stores live by itself
+   * (RePublish): a successful append then needs no emit. Read at every append, since the
+   * stream's config can change under a running worker.
+   */
+  readonly streamRepublishes: boolean;
   /** `excludeClient`: the connection that must not get this frame (its edge sends it a skip notice). */
   emit(channel: ChannelName, frame: Uint8Array, excludeClient?: string): void;
 }
@@ -32,9 +40,10 @@ export class Sequencer {
   ) {}
 
   /**
-   * `emitted` is called synchronously right after the frame went live (stored or
-   * redelivered), so the caller can ack in the same tick: the live frame and the ack then
-   * leave in one write to NATS instead of two (one wake-up of nats-server less per message).
+   * `emitted` is called synchronously once the message is stored and live (republished by
+   * the stream before its PubAck left the server, or emitted here), or was recognised as
+   * stored before and emitted again, so the caller can ack in the same tick: a live frame
+   * of ours and the ack then leave in one write to NATS instead of two.
    */
   async sequence(m: IngestMessage, emitted?: () => void): Promise<SequenceOutcome> {
     for (let attempt = 0; attempt < FENCE_RETRIES; attempt++) {
@@ -45,18 +54,23 @@ export class Sequencer {
         { t: FrameType.Message, ch: m.channel, seq, ep: pos.epoch, ts: m.ts, from: m.from, key: m.key, grp: m.group },
         m.payload,
       );
-      const r = await this.history.append(m.channel, { seq, epoch: pos.epoch, ts: m.ts, frame, dedupeId: `in:${m.ingestSeq}` }, pos.lastStored);
+      const entry = { seq, epoch: pos.epoch, ts: m.ts, frame, dedupeId: `in:${m.ingestSeq}`, excludeClient: m.excludeClient };
+      const r = await this.history.append(m.channel, entry, pos.lastStored);
       if (r.kind === 'stored') {
         this.positions.set(m.channel, { epoch: pos.epoch, seq, lastStored: r.stored });
-        this.live.emit(m.channel, frame, m.excludeClient);
+        // With RePublish the server already sent it live (with Rt-Exclude-Client, stored
+        // alongside), ahead of the PubAck we just got.
+        if (!this.live.streamRepublishes) this.live.emit(m.channel, frame, m.excludeClient);
         emitted?.();
         return { kind: 'stored', seq, epoch: pos.epoch };
       }
       // Our cached position is stale either way: read it back from history next time.
       this.positions.forget(m.channel);
       if (r.kind === 'duplicate') {
-        // Stored by an earlier delivery that may have died before emitting it: emit the
-        // stored bytes again; subscribers drop a sequence they already have.
+        // Stored by an earlier delivery that may have died before emitting it (or before the
+        // stream had RePublish): emit the stored bytes again, whatever the mode; the stream
+        // republishes only what it stores, never a duplicate. Subscribers drop a sequence
+        // they already have.
         this.live.emit(m.channel, r.frame, m.excludeClient);
         emitted?.();
         return { kind: 'redelivered' };

@@ -19,7 +19,8 @@ process.exit(
     async start({ config, nc, jsm, contract, log }) {
       // Replies carry frames and must fit in one NATS message: leave room for the envelope.
       const maxReplyBytes = Math.max(64 * 1024, (nc.info?.max_payload ?? 1024 * 1024) - 64 * 1024);
-      const api = new HistoryApi(nc, contract, new HistoryQuery(new JetStreamHistoryStore(jsm, contract), maxReplyBytes), log);
+      const store = new JetStreamHistoryStore(nc, jsm, contract, { log });
+      const api = new HistoryApi(nc, contract, new HistoryQuery(store, maxReplyBytes), log);
       api.start();
       const sweeper = new RetentionSweeper(jsm, contract, config.retention, config.retentionInterval, log);
       sweeper.start();
@@ -28,6 +29,7 @@ process.exit(
         stop: async () => {
           await sweeper.stop();
           await api.stop();
+          store.close();
         },
         health: () => ({ stream: contract.historyStream, ...api.stats, retentionPurged: sweeper.purged }),
       };
