@@ -11,6 +11,7 @@ import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '@cascade/config';
 import { Contract, natsConfig } from '@cascade/nats';
 import { commonConfig } from '@cascade/service';
+import { EDGE_NODE_OPTIONS } from '@cascade/testing';
 import { edgeConfig } from '../services/edge-gateway/src/config.ts';
 
 // Parsed YAML is untyped data; the checks below inspect it field by field.
@@ -27,6 +28,7 @@ const KNOWN_ENV = new Set([
   ...Object.values(commonConfig).map((s) => s.env),
   ...Object.values(edgeConfig).map((s) => s.env),
   'NODE_ENV',
+  'NODE_OPTIONS',
   'SERVICE',
 ]);
 /** The variables every service must see with the same value (streams/buckets "ensure"). */
@@ -446,6 +448,9 @@ function k8sProblems(objects: Json[], baseEnv: Env, natsReplicas: number): strin
   const edge = containers.find((c) => c.service === EDGE);
   const edgeDeployment = deployments.find((d) => d.spec?.template?.spec?.containers?.includes(edge?.container));
   if (edgeDeployment?.spec?.replicas !== 2) problems.push('edge-gateway should run 2 replicas');
+  // The edge's V8 flags are those the tests and benchmarks run it with.
+  if (edge?.env['NODE_OPTIONS'] !== EDGE_NODE_OPTIONS) problems.push(`edge-gateway NODE_OPTIONS is ${edge?.env['NODE_OPTIONS']}, want ${EDGE_NODE_OPTIONS}`);
+  for (const c of containers) if (c.service !== EDGE && c.env['NODE_OPTIONS'] !== undefined) problems.push(`${c.where}: NODE_OPTIONS is meant for the edge only`);
   const fanout = deployments.find((d) => d.metadata?.name === 'fan-out-worker');
   // Partition leases let several workers share the partitions; one would stop delivery for
   // every restart.
@@ -521,6 +526,7 @@ function composeProblems(compose: Json, baseEnv: Env, clusterConf: string): stri
     const urls = (env['NATS_URL'] ?? '').split(',').map((u) => /^nats:\/\/([^:]+):4222$/.exec(u.trim())?.[1]);
     for (const [n] of nats) if (!urls.includes(n)) problems.push(`${where}: NATS_URL does not list ${n}`);
     if (env['RT_STREAM_REPLICAS'] !== '3') problems.push(`${where}: RT_STREAM_REPLICAS is ${env['RT_STREAM_REPLICAS']}, want 3`);
+    if ((env['NODE_OPTIONS'] ?? '') !== (service === EDGE ? EDGE_NODE_OPTIONS : '')) problems.push(`${where}: NODE_OPTIONS is ${env['NODE_OPTIONS']}, want ${service === EDGE ? EDGE_NODE_OPTIONS : 'none'}`);
     const listener = healthListener(service, env);
     if (typeof listener === 'string') {
       problems.push(`${where}: ${listener}`);

@@ -70,6 +70,16 @@ function profileEnv(): Record<string, string> {
   return { NODE_OPTIONS: `--import=${PRELOAD}`, BENCH_CPU_PROF_DIR: resolve(dir), BENCH_CPU_PROF_ON_SIGNAL: '1' };
 }
 
+/**
+ * NODE_OPTIONS for Cascade's services: BENCH_CASCADE_NODE_OPTIONS (V8 flags to compare, e.g.
+ * a smaller young generation) and the profiler's preload.
+ */
+function cascadeEnv(): Record<string, string> {
+  const profile = profileEnv();
+  const options = [process.env.BENCH_CASCADE_NODE_OPTIONS ?? '', profile.NODE_OPTIONS ?? ''].filter(Boolean).join(' ');
+  return { ...profile, ...(options ? { NODE_OPTIONS: options } : {}) };
+}
+
 /** Starts the CPU profilers of a Cascade target (no-op without BENCH_PROFILE_DIR or for peers). */
 export function startProfiles(t: RunningTarget): void {
   if (!process.env.BENCH_PROFILE_DIR || t.nats === undefined) return;
@@ -183,7 +193,7 @@ async function startCascadeTarget(ephemeral: boolean, o: StartOptions): Promise<
         EDGE_CHANNEL_PUBLISH_RATE: '1000000',
         EDGE_CHANNEL_PUBLISH_BURST: '1000000',
         ...(o.auth ? { EDGE_JWT_HS256_SECRET: BENCH_SECRET } : {}),
-        ...profileEnv(),
+        ...cascadeEnv(),
         ...o.serviceEnv,
       },
     });

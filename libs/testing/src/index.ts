@@ -11,6 +11,7 @@ export { spawnService, type ServiceProcess, type SpawnServiceOptions } from './p
 export type { ExitInfo } from './child.js';
 export { TestWsClient, type ConnectOptions, type CloseInfo } from './ws-client.js';
 export {
+  EDGE_NODE_OPTIONS,
   serviceEntry,
   startCascade,
   startCascadeService,
