@@ -80,6 +80,12 @@ export interface Deliveries {
 export class LoadGenerator {
   private readonly subs: Worker[] = [];
   private publisher: Worker | undefined;
+  /**
+   * A worker process with only a few subscribers (latency probes): it is idle between
+   * messages, so it reads a delivery when the kernel has it, not after the other workers
+   * read their hundreds of sockets on the same core.
+   */
+  private probe: Worker | undefined;
   private nextIndex = 0;
 
   constructor(private readonly core: number | undefined) {}
@@ -168,6 +174,20 @@ export class LoadGenerator {
     return r;
   }
 
+  /** Opens `count` ready subscribers on `ch` in the probe process (see `probe`). */
+  async openProbes(t: Target, ch: string, count: number): Promise<void> {
+    this.probe ??= this.spawn();
+    const r = await this.probe.request<OpenResult>({ op: 'open', host: t.host, port: t.port, dialect: t.dialect, role: 'sub', ch, count, first: this.nextIndex, concurrency: 8, hs256Secret: t.hs256Secret });
+    this.nextIndex += count;
+    if (r.failed > 0) throw new Error(`${r.failed} of ${count} probe subscribers failed: ${r.errors.join('; ')}`);
+  }
+
+  /** The probe subscribers' deliveries alone (they are counted in deliveries() too). */
+  async probeDeliveries(): Promise<Deliveries | undefined> {
+    if (this.probe === undefined) return undefined;
+    return merge([await this.probe.request<Stats>({ op: 'stats' })]);
+  }
+
   async openPublisher(t: Target, ch: string): Promise<void> {
     this.publisher ??= this.spawn();
     const r = await this.publisher.request<OpenResult>({ op: 'open', host: t.host, port: t.port, dialect: t.dialect, role: 'pub', ch, count: 1, first: this.nextIndex++, concurrency: 1, hs256Secret: t.hs256Secret });
@@ -182,37 +202,37 @@ export class LoadGenerator {
 
   /** Starts counting afresh; payloads sent before `sinceUs` (monotonic µs) no longer count. */
   async reset(sinceUs: number): Promise<void> {
-    await Promise.all(this.subs.map((w) => w.request({ op: 'reset', sinceUs })));
+    await Promise.all(this.receivers().map((w) => w.request({ op: 'reset', sinceUs })));
   }
 
+  /** Every subscriber's deliveries, the probes' included. */
   async deliveries(): Promise<Deliveries> {
-    const all = await Promise.all(this.subs.map((w) => w.request<Stats>({ op: 'stats' })));
-    const hist = new Histogram();
-    for (const s of all) hist.add(s.hist, s.maxUs);
-    return {
-      delivered: all.reduce((a, s) => a + s.delivered, 0),
-      stale: all.reduce((a, s) => a + s.stale, 0),
-      hist,
-      open: all.reduce((a, s) => a + s.open, 0),
-      lost: all.reduce((a, s) => a + s.lost, 0),
-      lostReasons: all.flatMap((s) => s.lostReasons).slice(0, 5),
-    };
+    return merge(await Promise.all(this.receivers().map((w) => w.request<Stats>({ op: 'stats' }))));
   }
 
   pids(): number[] {
-    return [...this.subs, ...(this.publisher ? [this.publisher] : [])].map((w) => w.child.pid ?? -1);
+    return this.all().map((w) => w.child.pid ?? -1);
   }
 
   /** Closes every connection but keeps the worker processes (a scenario's next phase reuses them). */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.subs, ...(this.publisher ? [this.publisher] : [])].map((w) => w.request({ op: 'close' })));
+    await Promise.all(this.all().map((w) => w.request({ op: 'close' })));
+  }
+
+  private receivers(): Worker[] {
+    return [...this.subs, ...(this.probe ? [this.probe] : [])];
+  }
+
+  private all(): Worker[] {
+    return [...this.receivers(), ...(this.publisher ? [this.publisher] : [])];
   }
 
   /** Closes every connection and stops every worker, whatever state they are in. */
   async stop(): Promise<void> {
-    const all = [...this.subs, ...(this.publisher ? [this.publisher] : [])];
+    const all = this.all();
     this.subs.length = 0;
     this.publisher = undefined;
+    this.probe = undefined;
     await Promise.all(
       all.map(async (w) => {
         await w.request({ op: 'close' }, 10_000).catch((e: unknown) => process.stderr.write(`bench: ${String(e)}\n`));
@@ -221,4 +241,17 @@ export class LoadGenerator {
       }),
     );
   }
+}
+
+function merge(all: Stats[]): Deliveries {
+  const hist = new Histogram();
+  for (const s of all) hist.add(s.hist, s.maxUs);
+  return {
+    delivered: all.reduce((a, s) => a + s.delivered, 0),
+    stale: all.reduce((a, s) => a + s.stale, 0),
+    hist,
+    open: all.reduce((a, s) => a + s.open, 0),
+    lost: all.reduce((a, s) => a + s.lost, 0),
+    lostReasons: all.flatMap((s) => s.lostReasons).slice(0, 5),
+  };
 }

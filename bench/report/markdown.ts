@@ -126,7 +126,8 @@ export function renderMarkdown(r: Results): string {
     lines.push(`| idle memory per connection ≤ 1.5× raw uWS (${what}, ${int(ci.connections)} connections${instances > 1 ? ` over ${instances} processes` : ''}) | ${ratio(c, u)}${u <= 0 ? ` (uWS grew ${kib(u)} KiB/conn: below noise)` : ''} | ${check(u > 0 ? c / u <= 1.5 : undefined)} |`);
   }
   const p100 = r.pipeline.find((p) => (p.target ?? 'cascade') === 'cascade' && p.rate === 100 && p.subscribers >= 1000);
-  lines.push(`| pipeline p99 < 5 ms at 100 publishes/s to 1,000 subscribers | ${p100 ? `${ms(p100.p99Ms)} ms` : 'n/a'} | ${check(p100 ? p100.p99Ms < 5 : undefined)} |`);
+  lines.push(`| pipeline p99 < 5 ms at 100 publishes/s to 1,000 subscribers, all deliveries as the one-core generator read them | ${p100 ? `${ms(p100.p99Ms)} ms` : 'n/a'} | ${check(p100 ? p100.p99Ms < 5 : undefined)} |`);
+  if (p100?.probes) lines.push(`| pipeline p99 < 5 ms at 100 publishes/s to 1,000 subscribers, at probe subscribers (a client's view) | ${ms(p100.probes.p99Ms)} ms | ${check(p100.probes.p99Ms < 5)} |`);
   const cs = r.storm?.find((x) => x.target === 'cascade');
   if (cs !== undefined) {
     lines.push(`| 10,000 authenticated connects/s (${int(cs.requested)} connections), wall clock | ${int(cs.connectsPerSec)}/s | ${check(cs.connectsPerSec >= 10_000)} |`);
@@ -153,14 +154,15 @@ function pipelineTable(runs: PipelineRun[]): string[] {
   const out = [
     '## Cascade full pipeline latency (publish → JetStream → worker → NATS → edge → subscribers)',
     '',
-    'The hop columns are the latency (p50 / p99 ms) from the send time to the copy a NATS tap sees: the ingest subject (the edge published into JetStream), the history subject (the worker appended), the live subject (the worker emitted). The raw uWS row is the floor: the same fan-out with no pipeline behind it.',
+    'The hop columns are the latency (p50 / p99 ms) from the send time to the copy a NATS tap sees: the ingest subject (the edge published into JetStream), the history subject (the worker appended), the live subject (the copy went live). The raw uWS row is the floor: the same fan-out with no pipeline behind it. "All deliveries" counts every copy as the generator read it: its workers read hundreds of sockets each on one core, so the last of 1,000 copies waits for the 999 reads before it. "Probes" are a few of the subscribers read by a process of their own, idle between messages, as a client on its own device reads: what a subscriber sees.',
     '',
-    '| system | publishes/s | subscribers | delivered | p50 ms | p99 ms | p99.9 ms | max ms | → ingest | → history | → live |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| system | publishes/s | subscribers | delivered | all deliveries p50 ms | p99 ms | p99.9 ms | max ms | probes p50 / p99 / p99.9 ms | → ingest | → history | → live |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const p of runs) {
     const name = (p.target ?? 'cascade') === 'cascade' ? 'Cascade' : 'raw uWebSockets.js (floor)';
-    out.push(`| ${name} | ${int(p.rate)} | ${int(p.subscribers)} | ${(p.deliveredRatio * 100).toFixed(1)}% | ${ms(p.p50Ms)} | ${ms(p.p99Ms)} | ${ms(p.p999Ms)} | ${ms(p.maxMs)} | ${hop(p.hops, 'ingest')} | ${hop(p.hops, 'history')} | ${hop(p.hops, 'live')} |`);
+    const probes = p.probes ? `${ms(p.probes.p50Ms)} / ${ms(p.probes.p99Ms)} / ${ms(p.probes.p999Ms)} (${p.probes.count})` : '';
+    out.push(`| ${name} | ${int(p.rate)} | ${int(p.subscribers)} | ${(p.deliveredRatio * 100).toFixed(1)}% | ${ms(p.p50Ms)} | ${ms(p.p99Ms)} | ${ms(p.p999Ms)} | ${ms(p.maxMs)} | ${probes} | ${hop(p.hops, 'ingest')} | ${hop(p.hops, 'history')} | ${hop(p.hops, 'live')} |`);
   }
   out.push('');
   return out;

@@ -507,10 +507,12 @@ describe('HTTP publish and ephemeral in SSE mode', () => {
       const c = sse({ fetch: f.fetch, token: 'tok' });
       c.subscribe('a', {});
       void c.connect();
-      await vi.waitFor(() => expect(FakeEventSource.all).toHaveLength(1));
+      // vi.waitFor's default 1 s ran out once under the full suite's load (two workers of
+      // integration tests on two cores); nothing here waits on a faked timer.
+      await vi.waitFor(() => expect(FakeEventSource.all).toHaveLength(1), { timeout: 10_000 });
       latest().connected();
       const p = c.publish('a', 1);
-      await vi.waitFor(() => expect(f.calls).toHaveLength(1));
+      await vi.waitFor(() => expect(f.calls).toHaveLength(1), { timeout: 10_000 });
       expect(vi.getTimerCount()).toBeGreaterThan(0);
       await c.close();
       await expect(p).rejects.toMatchObject({ codeName: 'NotConnected' });
