@@ -67,7 +67,7 @@ const SIZES = quick
       resume: { missed: 1000, trials: 5 },
       watchdogMs: 60 * 60_000,
     };
-const FANOUT_TARGETS: TargetName[] = ['cascade', 'cascade-ephemeral', 'uws', 'ws', 'socketio', 'nats-ws'];
+const FANOUT_TARGETS: TargetName[] = ['cascade', 'cascade-ephemeral', 'uws', 'uws-batched', 'ws', 'socketio', 'nats-ws'];
 // The scenario: authenticated, each connection in its user's channel and one shared
 // channel, for every system; Cascade once more anonymous on the shared channel only, for reference.
 const IDLE_RUNS: [TargetName, boolean][] = [['cascade', true], ['cascade', false], ['uws', true], ['ws', true], ['socketio', true], ['nats-ws', true]];

@@ -21,6 +21,25 @@ interface UserData {
 }
 
 const app = uws.App();
+
+/**
+ * PEER_BATCH=1: publishes received in one turn of the event loop go out together from a
+ * setImmediate, as an edge's do (NATS hands it many messages per read); otherwise each is
+ * published from its own message callback, as most uWS apps do.
+ */
+const batch: Array<[string, ArrayBuffer | Uint8Array]> | undefined = process.env.PEER_BATCH === '1' ? [] : undefined;
+function publish(topic: string, data: ArrayBuffer | Uint8Array): void {
+  if (batch === undefined) {
+    app.publish(topic, data, true, false);
+    return;
+  }
+  // uWS frees `data` after the callback returns: copy what waits for later.
+  if (batch.push([topic, data instanceof ArrayBuffer ? data.slice(0) : data.slice()]) === 1) {
+    setImmediate(() => {
+      for (const [t, m] of batch.splice(0)) app.publish(t, m, true, false);
+    });
+  }
+}
 app.ws<UserData>('/*', {
   compression: uws.DISABLED,
   maxPayloadLength: 64 * 1024,
@@ -54,12 +73,12 @@ app.ws<UserData>('/*', {
     const d = ws.getUserData();
     if (!isBinary || d.pub === '') return;
     if (d.pub !== '*') {
-      app.publish(d.pub, msg, true, false);
+      publish(d.pub, msg);
       return;
     }
     const b = new Uint8Array(msg);
     const n = b[0] ?? 0;
-    app.publish(Buffer.from(b.subarray(1, 1 + n)).toString('latin1'), b.subarray(1 + n), true, false);
+    publish(Buffer.from(b.subarray(1, 1 + n)).toString('latin1'), b.subarray(1 + n));
   },
 });
 app.listen('127.0.0.1', Number(process.env.PORT), (token) => {

@@ -166,11 +166,16 @@ export async function searchRate(
   };
 }
 
-/** Waits (at most 3 s) until the previous step's late deliveries have stopped arriving. */
-async function quiesce(gen: LoadGenerator): Promise<void> {
+/**
+ * Waits until the previous step's late deliveries have stopped arriving (the count still for
+ * 450 ms), at most `maxMs`. A failed step can leave seconds of messages buffered (up to the
+ * server's per-socket limit, 1 MiB × every subscriber): a step started on top of that backlog
+ * would count nothing of its own in time and fail for the previous step's sake.
+ */
+async function quiesce(gen: LoadGenerator, maxMs: number): Promise<void> {
   let last = -1;
-  const end = performance.now() + 3000;
-  for (let still = 0; still < 2 && performance.now() < end; ) {
+  const end = performance.now() + maxMs;
+  for (let still = 0; still < 3 && performance.now() < end; ) {
     await sleep(150);
     const d = await gen.deliveries();
     const total = d.delivered + d.stale;
@@ -182,7 +187,8 @@ async function quiesce(gen: LoadGenerator): Promise<void> {
 const sumCpu = (pids: number[]) => pids.reduce((a, p) => a + (cpuSeconds(p) || 0), 0);
 
 async function runStep(gen: LoadGenerator, serverPids: number[], helperPids: number[], rate: number, o: StepOptions): Promise<FanoutStep> {
-  await quiesce(gen);
+  // Up to 10 drains (quick: 3 s, full: 15 s).
+  await quiesce(gen, Math.max(3000, 10 * o.maxDrainMs));
   await gen.reset(nowUs());
   const cpu0 = sumCpu(serverPids);
   const helpers0 = sumCpu(helperPids);

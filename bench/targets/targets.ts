@@ -10,12 +10,13 @@ import { trackDir } from '../system/children.js';
 import { pin } from '../system/proc.js';
 import { spawnServer, type Spawned } from './spawn.js';
 
-export type TargetName = 'cascade' | 'cascade-ephemeral' | 'uws' | 'ws' | 'socketio' | 'nats-ws';
+export type TargetName = 'cascade' | 'cascade-ephemeral' | 'uws' | 'uws-batched' | 'ws' | 'socketio' | 'nats-ws';
 
 export const LABELS: Record<TargetName, string> = {
   cascade: 'Cascade',
   'cascade-ephemeral': 'Cascade, ephemeral (no JetStream)',
   uws: 'raw uWebSockets.js',
+  'uws-batched': 'raw uWebSockets.js, batched per loop turn',
   ws: 'ws (naive loop)',
   socketio: 'Socket.IO 4 + msgpack',
   'nats-ws': 'NATS WebSocket',
@@ -102,7 +103,7 @@ export interface StartOptions {
   history?: boolean;
 }
 
-async function startPeer(name: TargetName, file: string, dialect: Target['dialect'], o: StartOptions): Promise<RunningTarget> {
+async function startPeer(name: TargetName, file: string, dialect: Target['dialect'], o: StartOptions, env: Record<string, string> = {}): Promise<RunningTarget> {
   const started: Spawned[] = [];
   const targets: Target[] = [];
   try {
@@ -113,7 +114,7 @@ async function startPeer(name: TargetName, file: string, dialect: Target['dialec
           name,
           cmd: process.execPath,
           args: ['--import', 'tsx', join(PEER_DIR, file)],
-          env: { PORT: String(port), ...(o.auth ? { PEER_JWT_SECRET: BENCH_SECRET } : {}) },
+          env: { ...env, PORT: String(port), ...(o.auth ? { PEER_JWT_SECRET: BENCH_SECRET } : {}) },
           core: SERVER_CORE,
           ready: /peer ready/,
         }),
@@ -232,7 +233,11 @@ export function startTarget(name: TargetName, o: StartOptions = {}): Promise<Run
     case 'cascade-ephemeral':
       return startCascadeTarget(name === 'cascade-ephemeral', o);
     case 'uws':
-      return startPeer(name, 'uws-server.ts', 'plain', o);
+      return startPeer(name, 'uws-server.ts', 'plain', o, { PEER_BATCH: '0' });
+    case 'uws-batched':
+      // The same server publishing what one turn of the event loop received together, as an
+      // edge does with the many messages NATS hands it per read.
+      return startPeer(name, 'uws-server.ts', 'plain', o, { PEER_BATCH: '1' });
     case 'ws':
       return startPeer(name, 'ws-server.ts', 'plain', o);
     case 'socketio':
