@@ -172,7 +172,7 @@ if (scenarios.includes('idle')) {
       const r = await attempt('idle', `${t}${auth ? ' (token)' : ''}`, () => runIdle(gen, t, SIZES.idle, { auth, settleMs: SIZES.settleMs }));
       if (r !== undefined) {
         results.idle.push(r);
-        process.stdout.write(`    ${r.label}: ${(r.bytesPerConnection / 1024).toFixed(1)} KiB per connection\n`);
+        process.stdout.write(`    ${r.label}: ${(r.bytesPerConnection / 1024).toFixed(1)} KiB per connection, ${((r.collectedBytesPerConnection ?? Number.NaN) / 1024).toFixed(1)} KiB after a full GC\n`);
       }
     }
     const m = SIZES.idleMulti;
@@ -182,7 +182,7 @@ if (scenarios.includes('idle')) {
         const r = await attempt('idle', `${t} ×${m.instances}`, () => runIdle(gen, t, m.n, { auth: true, instances: m.instances, settleMs: SIZES.settleMs }));
         if (r !== undefined) {
           results.idle.push(r);
-          process.stdout.write(`    ${r.label}: ${(r.bytesPerConnection / 1024).toFixed(1)} KiB per connection\n`);
+          process.stdout.write(`    ${r.label}: ${(r.bytesPerConnection / 1024).toFixed(1)} KiB per connection, ${((r.collectedBytesPerConnection ?? Number.NaN) / 1024).toFixed(1)} KiB after a full GC\n`);
         }
       }
     }

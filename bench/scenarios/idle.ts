@@ -24,6 +24,9 @@ export interface IdleResult {
   bytesPerConnection: number;
   /** RSS growth over the second half of the connections divided by their number. */
   marginalBytesPerConnection: number;
+  /** The same two after a full GC of the (Node) server's heap before each reading; absent in runs recorded before it existed. */
+  collectedBytesPerConnection?: number;
+  collectedMarginalBytesPerConnection?: number;
   /** Cascade's other processes, which hold no per-connection state but are shown for honesty. */
   helperRssDeltaBytes: Record<string, number>;
   personalChannels: boolean;
@@ -36,6 +39,23 @@ export const MAX_PER_PROCESS = 19_000;
 
 const serverRss = (t: RunningTarget) => t.serverPids.reduce((a, p) => a + rssBytes(p), 0);
 
+/** Time a full GC of a server's heap is given before its RSS is read again. */
+const GC_WAIT_MS = 1500;
+
+/**
+ * The servers' RSS as it is, then after a full garbage collection (Node servers run
+ * bench/tools/gc-preload.mjs: SIGWINCH collects; nats-server is not asked). The first counts
+ * what a burst of connects left as garbage too, which an idle process may keep for a long
+ * time; the second what the connections themselves hold.
+ */
+async function readRss(t: RunningTarget): Promise<{ asIs: number; collected: number }> {
+  const asIs = serverRss(t);
+  if (t.name === 'nats-ws') return { asIs, collected: asIs };
+  for (const pid of t.serverPids) process.kill(pid, 'SIGWINCH');
+  await sleep(GC_WAIT_MS);
+  return { asIs, collected: serverRss(t) };
+}
+
 /**
  * `auth`: connect with a token (NATS: none) and hold the user's own channel too.
  * `settleMs`: pause before each RSS reading (default 2 s).
@@ -46,7 +66,7 @@ export async function runIdle(gen: LoadGenerator, name: TargetName, n: number, o
   const t = await startTarget(name, { auth: auth && name !== 'nats-ws' && name !== 'cascade-ephemeral', instances });
   try {
     await sleep(settleMs);
-    const before = serverRss(t);
+    const before = await readRss(t);
     const helpersBefore = Object.fromEntries(Object.entries(t.helperPids).map(([k, pid]) => [k, rssBytes(pid)]));
     // Two halves: the growth over the second half alone is free of start-up effects (heaps
     // that grow on first use), and cross-checks the figure over all N.
@@ -61,13 +81,13 @@ export async function runIdle(gen: LoadGenerator, name: TargetName, n: number, o
     };
     const first = await openHalf(Math.floor(n / 2));
     await sleep(settleMs);
-    const half = serverRss(t);
+    const half = await readRss(t);
     const second = await openHalf(n - Math.floor(n / 2));
     const opened = { opened: first.opened + second.opened, failed: first.failed + second.failed, errors: [...first.errors, ...second.errors], ms: first.ms + second.ms };
     if (opened.opened === 0) throw new Error(`no connection opened: ${opened.errors.join('; ')}`);
     await sleep(settleMs);
     const d = await gen.deliveries();
-    const after = serverRss(t);
+    const after = await readRss(t);
     const notes = [...t.notes];
     if (opened.failed > 0) notes.push(`${opened.failed} connections failed: ${opened.errors.slice(0, 5).join('; ')}`);
     if (d.lost > 0) notes.push(`${d.lost} connections dropped while idle: ${d.lostReasons.join('; ')}`);
@@ -83,10 +103,12 @@ export async function runIdle(gen: LoadGenerator, name: TargetName, n: number, o
       connections: d.open,
       instances,
       connectMs: opened.ms,
-      rssBeforeBytes: before,
-      rssAfterBytes: after,
-      bytesPerConnection: (after - before) / Math.max(1, d.open),
-      marginalBytesPerConnection: (after - half) / Math.max(1, second.opened),
+      rssBeforeBytes: before.asIs,
+      rssAfterBytes: after.asIs,
+      bytesPerConnection: (after.asIs - before.asIs) / Math.max(1, d.open),
+      marginalBytesPerConnection: (after.asIs - half.asIs) / Math.max(1, second.opened),
+      collectedBytesPerConnection: (after.collected - before.collected) / Math.max(1, d.open),
+      collectedMarginalBytesPerConnection: (after.collected - half.collected) / Math.max(1, second.opened),
       helperRssDeltaBytes: Object.fromEntries(Object.entries(t.helperPids).map(([k, pid]) => [k, rssBytes(pid) - (helpersBefore[k] ?? 0)])),
       personalChannels: auth,
       notes,

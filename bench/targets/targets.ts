@@ -58,6 +58,8 @@ export const BENCH_SECRET = 'cascade-bench-hs256-secret-not-for-production';
 const PEER_DIR = fileURLToPath(new URL('../peers/', import.meta.url));
 
 const PRELOAD = fileURLToPath(new URL('../tools/cpu-prof-preload.mjs', import.meta.url));
+/** A full GC on SIGWINCH in every Node server (bench/tools/gc-preload.mjs; the idle scenario uses it). */
+export const GC_PRELOAD = fileURLToPath(new URL('../tools/gc-preload.mjs', import.meta.url));
 
 /**
  * BENCH_PROFILE_DIR=<dir>: Cascade's services run with the CPU profiler preloaded, started
@@ -77,8 +79,8 @@ function profileEnv(): Record<string, string> {
  */
 function cascadeEnv(): Record<string, string> {
   const profile = profileEnv();
-  const options = [process.env.BENCH_CASCADE_NODE_OPTIONS ?? '', profile.NODE_OPTIONS ?? ''].filter(Boolean).join(' ');
-  return { ...profile, ...(options ? { NODE_OPTIONS: options } : {}) };
+  const options = [process.env.BENCH_CASCADE_NODE_OPTIONS ?? '', `--import=${GC_PRELOAD}`, profile.NODE_OPTIONS ?? ''].filter(Boolean).join(' ');
+  return { ...profile, NODE_OPTIONS: options };
 }
 
 /** Starts the CPU profilers of a Cascade target (no-op without BENCH_PROFILE_DIR or for peers). */
@@ -113,7 +115,7 @@ async function startPeer(name: TargetName, file: string, dialect: Target['dialec
         await spawnServer({
           name,
           cmd: process.execPath,
-          args: ['--import', 'tsx', join(PEER_DIR, file)],
+          args: ['--import', GC_PRELOAD, '--import', 'tsx', join(PEER_DIR, file)],
           env: { ...env, PORT: String(port), ...(o.auth ? { PEER_JWT_SECRET: BENCH_SECRET } : {}) },
           core: SERVER_CORE,
           ready: /peer ready/,
