@@ -8,7 +8,7 @@
 import { LoadGenerator } from '../load/generator.js';
 import { rssBytes } from '../system/proc.js';
 import { LABELS, startProfiles, startTarget, type TargetName } from '../targets/targets.js';
-import { sleep } from './common.js';
+import { pause, sleep } from './common.js';
 import { searchRate, type FanoutStep } from './fanout.js';
 
 export interface ChannelsOptions {
@@ -55,7 +55,7 @@ export async function runChannels(gen: LoadGenerator, name: TargetName, o: Chann
     // steps then measure the steady state.
     startProfiles(t);
     const warm0 = performance.now();
-    const warmRate = Math.min(5000, o.channels);
+    const warmRate = 5000;
     await gen.publish(warmRate, Math.ceil((o.channels / warmRate) * 1000), o.channels);
     for (let i = 0; i < 100; i++) {
       const d = await gen.deliveries();
@@ -63,7 +63,7 @@ export async function runChannels(gen: LoadGenerator, name: TargetName, o: Chann
       await sleep(200);
     }
     const warmupMs = performance.now() - warm0;
-    await sleep(300);
+    await pause(300);
     const search = await searchRate(gen, t, { ...o, connections, deliveriesPerPublish: 2, spread: o.channels });
     return {
       target: name,

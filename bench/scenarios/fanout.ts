@@ -6,7 +6,7 @@ import { LoadGenerator } from '../load/generator.js';
 import { nowUs } from '../load/payload.js';
 import { cpuSeconds, rssBytes } from '../system/proc.js';
 import { LABELS, startProfiles, startTarget, type RunningTarget, type TargetName } from '../targets/targets.js';
-import { sleep, summarize, type LatencySummary } from './common.js';
+import { scaled, sleep, summarize, type LatencySummary } from './common.js';
 
 export interface FanoutOptions {
   subscribers: number;
@@ -73,9 +73,9 @@ export async function runFanout(gen: LoadGenerator, name: TargetName, o: FanoutO
     const opened = await gen.subscribe(t.target, CHANNEL, o.subscribers, `${LABELS[name]} fan-out`);
     if (opened.failed > 0) throw new Error(`${opened.failed} of ${o.subscribers} subscribers failed: ${opened.errors.join('; ')}`);
     await gen.openPublisher(t.target, CHANNEL);
-    // A short warm-up lets JITs and buffers settle before the first measured step.
-    await gen.publish(Math.max(1, Math.round(o.startDeliveries / o.subscribers / 2)), 500);
-    await sleep(300);
+    // A short warm-up lets JITs and buffers settle before the first measured step (which
+    // waits for the warm-up's deliveries to stop).
+    await gen.publish(Math.max(1, Math.round(o.startDeliveries / o.subscribers / 2)), scaled(500));
     startProfiles(t);
     const search = await searchRate(gen, t, { ...o, connections: o.subscribers, deliveriesPerPublish: o.subscribers });
     return {
@@ -123,7 +123,7 @@ export async function searchRate(
   let retries = 0;
   let retryNext = false;
   for (let i = 0; i < o.maxSteps; i++) {
-    const step = await runStep(gen, t.serverPids, Object.values(t.helperPids), rate, o);
+    const step = await runStep(gen, t.serverPids, Object.values(t.helperPids), rate, o, steps.at(-1));
     if (retryNext) step.retried = true;
     retryNext = false;
     steps.push(step);
@@ -186,9 +186,10 @@ async function quiesce(gen: LoadGenerator, maxMs: number): Promise<void> {
 
 const sumCpu = (pids: number[]) => pids.reduce((a, p) => a + (cpuSeconds(p) || 0), 0);
 
-async function runStep(gen: LoadGenerator, serverPids: number[], helperPids: number[], rate: number, o: StepOptions): Promise<FanoutStep> {
-  // Up to 10 drains (quick: 3 s, full: 15 s).
-  await quiesce(gen, Math.max(3000, 10 * o.maxDrainMs));
+async function runStep(gen: LoadGenerator, serverPids: number[], helperPids: number[], rate: number, o: StepOptions, previous: FanoutStep | undefined): Promise<FanoutStep> {
+  // A step that got every delivery it expected left no backlog; after the warm-up or a short
+  // step, wait up to 10 drains (quick: 3 s, full: 15 s).
+  if (previous === undefined || previous.delivered < previous.expected) await quiesce(gen, Math.max(3000, 10 * o.maxDrainMs));
   await gen.reset(nowUs());
   const cpu0 = sumCpu(serverPids);
   const helpers0 = sumCpu(helperPids);

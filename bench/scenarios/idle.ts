@@ -9,7 +9,7 @@
 import { LoadGenerator } from '../load/generator.js';
 import { rssBytes } from '../system/proc.js';
 import { LABELS, startTarget, type RunningTarget, type TargetName } from '../targets/targets.js';
-import { sleep } from './common.js';
+import { pause, sleep } from './common.js';
 
 export interface IdleResult {
   target: TargetName;
@@ -52,7 +52,7 @@ async function readRss(t: RunningTarget): Promise<{ asIs: number; collected: num
   const asIs = serverRss(t);
   if (t.name === 'nats-ws') return { asIs, collected: asIs };
   for (const pid of t.serverPids) process.kill(pid, 'SIGWINCH');
-  await sleep(GC_WAIT_MS);
+  await pause(GC_WAIT_MS);
   return { asIs, collected: serverRss(t) };
 }
 

@@ -18,7 +18,7 @@ import { LoadGenerator } from '../load/generator.js';
 import { Histogram } from '../load/histogram.js';
 import { findT0, nowUs } from '../load/payload.js';
 import { startProfiles, startTarget, type TargetName } from '../targets/targets.js';
-import { sleep, summarize, type LatencySummary } from './common.js';
+import { pause, sleep, summarize, type LatencySummary } from './common.js';
 
 export interface PipelineRun extends LatencySummary {
   /** 'cascade' (durable path) or 'uws' (the raw uWS floor). Absent in runs recorded before it existed: cascade. */
@@ -66,7 +66,7 @@ async function tap(url: string, prefix: string): Promise<{ nc: NatsConnection; h
 }
 
 async function measure(gen: LoadGenerator, target: TargetName, rate: number, subscribers: number, durationMs: number, taps?: Awaited<ReturnType<typeof tap>>): Promise<PipelineRun> {
-  await sleep(500);
+  await pause(500);
   const since = nowUs();
   await gen.reset(since);
   if (taps) {
@@ -103,7 +103,7 @@ async function open(gen: LoadGenerator, t: Awaited<ReturnType<typeof startTarget
   if (probes > 0) await gen.openProbes(t.target, ch, probes);
   await gen.openPublisher(t.target, ch);
   await gen.publish(50, 500);
-  await sleep(500);
+  await pause(500);
 }
 
 export async function runPipeline(gen: LoadGenerator, o: { subscribers: number; rates: number[]; durationMs: number; baseline: boolean }): Promise<PipelineRun[]> {

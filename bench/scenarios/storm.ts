@@ -10,7 +10,7 @@ import { LoadGenerator } from '../load/generator.js';
 import { Histogram } from '../load/histogram.js';
 import { cpuSeconds, rssBytes } from '../system/proc.js';
 import { LABELS, startProfiles, startTarget, type TargetName } from '../targets/targets.js';
-import { sleep, summarize, type LatencySummary } from './common.js';
+import { pause, summarize, type LatencySummary } from './common.js';
 
 export interface StormResult {
   target: TargetName;
@@ -54,7 +54,7 @@ export async function runStorm(gen: LoadGenerator, name: TargetName, n: number, 
     await gen.prepare(n);
     await gen.open(t.target, { role: 'conn', ch: 'bench:storm', count: 200, label: `${LABELS[name]} warm-up`, concurrency: 8 });
     await gen.closeAll();
-    await sleep(500);
+    await pause(500);
     startProfiles(t);
     const rssBefore = sumRss(t.serverPids);
     const cpu0 = sumCpu(t.serverPids);
@@ -64,7 +64,7 @@ export async function runStorm(gen: LoadGenerator, name: TargetName, n: number, 
     const serverCpuSec = sumCpu(t.serverPids) - cpu0;
     const helperCpuSec = sumCpu(Object.values(t.helperPids)) - helpers0;
     const generatorCpuSec = sumCpu(gen.pids()) - gen0;
-    await sleep(1000);
+    await pause(1000);
     const notes = [...t.notes];
     if (r.failed > 0) notes.push(`${r.failed} connections failed: ${r.errors.join('; ')}`);
     return {
