@@ -5,9 +5,7 @@
 // --subscribers=10000 (fan-out sizes)  --no-save (print the tables, write nothing)
 // --render=bench/results/<run>.json (only re-render latest.md and the charts from a stored
 // run). BENCH_HELPERS_CORE: see targets/targets.ts.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import { describeMachine } from './report/machine.js';
 import type { Results, RunError } from './report/results.js';
 import { renderStored, writeResults } from './report/write.js';
@@ -21,7 +19,7 @@ import { runStorm } from './scenarios/storm.js';
 import { setPauseScale } from './scenarios/common.js';
 import { LoadGenerator } from './load/generator.js';
 import { pin } from './system/proc.js';
-import { summariseProfile, type CpuProfile } from './tools/profile-summary.js';
+import { writeProfileReports } from './tools/profile-summary.js';
 import { GENERATOR_CORE, type TargetName } from './targets/targets.js';
 
 const args = process.argv.slice(2);
@@ -241,11 +239,8 @@ await gen.stop();
 // Profiles written by the services (BENCH_PROFILE_DIR): a short text summary next to each.
 const profileDir = process.env.BENCH_PROFILE_DIR;
 if (profileDir) {
-  for (const f of readdirSync(profileDir).filter((n) => n.endsWith('.cpuprofile'))) {
-    const top = join(profileDir, f.replace(/\.cpuprofile$/, '.top.txt'));
-    if (!existsSync(top)) writeFileSync(top, summariseProfile(JSON.parse(readFileSync(join(profileDir, f), 'utf8')) as CpuProfile, 30));
-  }
-  process.stdout.write(`\nCPU profiles and their summaries (*.top.txt) are in ${profileDir}\n`);
+  writeProfileReports(profileDir, 30);
+  process.stdout.write(`\nCPU profiles, their summaries (*.top.txt) and flame graphs (*.flame.svg) are in ${profileDir}\n`);
 }
 durations.total = Math.round(Object.values(durations).reduce((a, b) => a + b, 0) * 10) / 10;
 process.stdout.write(`\n${args.includes('--no-save') ? renderMarkdown(results) : writeResults(results)}`);

@@ -5,8 +5,8 @@
 // worker run under `node --cpu-prof` and the profiles are summarised (top self time).
 //   node --import tsx bench/tools/pipeline-probe.ts [--subscribers=1000] [--rate=100] [--seconds=5] [--profile=dir]
 //     [--target=cascade|cascade-ephemeral|uws|...] (peers: end to end only)
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { LoadGenerator } from '../load/generator.js';
@@ -15,7 +15,7 @@ import { findT0, nowUs } from '../load/payload.js';
 import { sleep } from '../scenarios/common.js';
 import { cpuSeconds, pin } from '../system/proc.js';
 import { GENERATOR_CORE, startTarget, type TargetName } from '../targets/targets.js';
-import { summariseProfile } from './profile-summary.js';
+import { writeProfileReports } from './profile-summary.js';
 
 const args = process.argv.slice(2);
 const num = (name: string, dflt: number) => {
@@ -99,10 +99,6 @@ try {
   await t.stop();
 }
 if (profAbs !== undefined) {
-  // The services wrote their profiles on exit; summarise each (pid in the file name).
-  for (const f of readdirSync(profAbs).filter((n) => n.endsWith('.cpuprofile'))) {
-    const text = summariseProfile(JSON.parse(readFileSync(join(profAbs, f), 'utf8')), 25);
-    writeFileSync(join(profAbs, f.replace(/\.cpuprofile$/, '.top.txt')), text);
-    process.stdout.write(`\n== ${f}\n${text}`);
-  }
+  // The services wrote their profiles on exit: a summary and a flame graph of each (pid in the file name).
+  for (const [f, text] of writeProfileReports(profAbs, 25)) process.stdout.write(`\n== ${f}\n${text}`);
 }

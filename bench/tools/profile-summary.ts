@@ -3,6 +3,10 @@
 // in the repository where the raw profile (megabytes) is not.
 //   node --import tsx bench/tools/profile-summary.ts <file.cpuprofile> [top]
 
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { flameGraphSvg } from './flame-graph.js';
+
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
@@ -75,8 +79,26 @@ export function summariseProfile(p: CpuProfile, top = 25): string {
   return lines.join('\n');
 }
 
+/**
+ * Next to each .cpuprofile in `dir`: its summary (.top.txt) and flame graph (.flame.svg),
+ * unless they are there already. Returns the summaries written, by profile file name.
+ */
+export function writeProfileReports(dir: string, top = 30): Map<string, string> {
+  const written = new Map<string, string>();
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.cpuprofile'))) {
+    const summary = join(dir, f.replace(/\.cpuprofile$/, '.top.txt'));
+    const flame = join(dir, f.replace(/\.cpuprofile$/, '.flame.svg'));
+    if (existsSync(summary) && existsSync(flame)) continue;
+    const profile = JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile;
+    const text = summariseProfile(profile, top);
+    writeFileSync(summary, text);
+    writeFileSync(flame, flameGraphSvg(profile, f.replace(/\.cpuprofile$/, '')));
+    written.set(f, text);
+  }
+  return written;
+}
+
 if (process.argv[1]?.endsWith('profile-summary.ts')) {
-  const { readFileSync } = await import('node:fs');
   const file = process.argv[2];
   if (file === undefined) throw new Error('usage: profile-summary.ts <file.cpuprofile> [top]');
   process.stdout.write(summariseProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, Number(process.argv[3] ?? 25)));
