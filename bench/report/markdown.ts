@@ -71,20 +71,26 @@ export function renderMarkdown(r: Results): string {
     // Runs recorded before the peers held a user channel compare Cascade anonymous instead.
     const authed = r.idle.some((i) => i.target !== 'cascade' && i.personalChannels);
     const ref = (instances: number) => idleRun(r.idle, 'cascade', authed, instances)?.bytesPerConnection;
+    const quietRun = r.idle.find((i) => i.quietMs !== undefined);
+    const quietS = (quietRun?.quietMs ?? 30_000) / 1000;
     lines.push(
       authed
         ? '## Idle density (silent; authenticated, each connection in its user\'s channel and one shared channel; Cascade anonymous on the shared channel only, for reference)'
         : '## Idle density (connected and subscribed to one shared channel, silent)',
       '',
-      `| System | connections | server processes | RSS before MiB | RSS after MiB | KiB per connection | KiB per connection, 2nd half | after a full GC: KiB per connection | 2nd half | Cascade (${authed ? 'token' : 'anonymous'}) ÷ this | after a full GC |`,
-      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      `| System | connections | server processes | RSS before MiB | RSS after MiB | KiB per connection | KiB per connection, 2nd half |${quietRun ? ` after ${quietS} s idle: KiB per connection |` : ''} after a full GC: KiB per connection | 2nd half | Cascade (${authed ? 'token' : 'anonymous'}) ÷ this |${quietRun ? ` after ${quietS} s idle |` : ''} after a full GC |`,
+      `|---|---:|---:|---:|---:|---:|---:|${quietRun ? '---:|' : ''}---:|---:|---:|${quietRun ? '---:|' : ''}---:|`,
     );
+    const refQuiet = (instances: number) => idleRun(r.idle, 'cascade', authed, instances)?.quietBytesPerConnection;
     const refGc = (instances: number) => idleRun(r.idle, 'cascade', authed, instances)?.collectedBytesPerConnection;
     for (const i of r.idle) {
-      const gc = i.collectedBytesPerConnection === undefined ? '| | |' : `| ${kib(i.collectedBytesPerConnection)} | ${kib(i.collectedMarginalBytesPerConnection ?? Number.NaN)} |`;
-      lines.push(`| ${i.label} | ${int(i.connections)} | ${i.instances ?? 1} | ${mib(i.rssBeforeBytes)} | ${mib(i.rssAfterBytes)} | ${kib(i.bytesPerConnection)} | ${kib(i.marginalBytesPerConnection)} ${gc} ${ratio(ref(i.instances ?? 1), i.bytesPerConnection)} | ${ratio(refGc(i.instances ?? 1), i.collectedBytesPerConnection)} |`);
+      const n = i.instances ?? 1;
+      const quiet = quietRun ? ` ${i.quietBytesPerConnection === undefined ? '' : kib(i.quietBytesPerConnection)} |` : '';
+      const quietRatio = quietRun ? ` ${i.quietBytesPerConnection === undefined ? '' : ratio(refQuiet(n), i.quietBytesPerConnection)} |` : '';
+      const gc = i.collectedBytesPerConnection === undefined ? ' | |' : ` ${kib(i.collectedBytesPerConnection)} | ${kib(i.collectedMarginalBytesPerConnection ?? Number.NaN)} |`;
+      lines.push(`| ${i.label} | ${int(i.connections)} | ${n} | ${mib(i.rssBeforeBytes)} | ${mib(i.rssAfterBytes)} | ${kib(i.bytesPerConnection)} | ${kib(i.marginalBytesPerConnection)} |${quiet}${gc} ${ratio(ref(n), i.bytesPerConnection)} |${quietRatio} ${ratio(refGc(n), i.collectedBytesPerConnection)} |`);
     }
-    lines.push('', 'Node servers (Cascade\'s edge, the uWS, ws and Socket.IO peers) run a full garbage collection before each reading of the "after a full GC" columns (bench/tools/gc-preload.mjs); nats-server is not asked. The first columns count what a burst of connects left as garbage too, which an idle process may keep a long time; the GC columns what the connections themselves hold.');
+    lines.push('', `The first columns are read shortly after the last connect (full run: 2 s, quick: 0.3 s)${quietRun ? `; "after ${quietS} s idle" once the connections sat idle that long, nothing forced (V8 collects a burst's garbage on its own within that time)` : '; the quick run does not wait for the idle reading'}. Node servers (Cascade's edge, the uWS, ws and Socket.IO peers) run a full garbage collection before each reading of the "after a full GC" columns (bench/tools/gc-preload.mjs); nats-server is not asked. The first columns count what a burst of connects left as garbage too; the GC columns what the connections themselves hold.`);
     const helpers = r.idle.filter((i) => Object.keys(i.helperRssDeltaBytes).length > 0);
     for (const h of helpers) lines.push('', `${h.label}: other processes grew by ${Object.entries(h.helperRssDeltaBytes).map(([k, v]) => `${k} ${mib(v)} MiB`).join(', ')} (not counted above).`);
     lines.push('');
@@ -134,6 +140,9 @@ export function renderMarkdown(r: Results): string {
     const what = authed ? 'authenticated, user channel + shared channel' : 'Cascade anonymous, same shared channel';
     const where = `${int(ci.connections)} connections${instances > 1 ? ` over ${instances} processes` : ''}`;
     lines.push(`| idle memory per connection ≤ 1.5× raw uWS (${what}, ${where}), RSS as it is | ${ratio(c, u)}${u <= 0 ? ` (uWS grew ${kib(u)} KiB/conn: below noise)` : ''} | ${check(u > 0 ? c / u <= 1.5 : undefined)} |`);
+    const cq = ci.quietBytesPerConnection;
+    const uq = ui.quietBytesPerConnection;
+    if (cq !== undefined && uq !== undefined) lines.push(`| idle memory per connection ≤ 1.5× raw uWS (${what}, ${where}), RSS after ${(ci.quietMs ?? 0) / 1000} s idle | ${ratio(cq, uq)} | ${check(uq > 0 ? cq / uq <= 1.5 : undefined)} |`);
     const cg = ci.collectedBytesPerConnection;
     const ug = ui.collectedBytesPerConnection;
     if (cg !== undefined && ug !== undefined) lines.push(`| idle memory per connection ≤ 1.5× raw uWS (${what}, ${where}), RSS after a full GC | ${ratio(cg, ug)} | ${check(ug > 0 ? cg / ug <= 1.5 : undefined)} |`);

@@ -48,8 +48,8 @@ function charts(r: Results): Record<string, string> {
     out['latest-idle.svg'] = barChart({
       title: `Idle memory per connection (${[...new Set(r.idle.map((i) => i.requested.toLocaleString('en-US')))].join(' / ')} connections)`,
       unit: 'KiB',
-      bars: r.idle.map((i) => ({ label: `${i.label} (${Math.round(i.connections / 1000)}k)`, value: i.bytesPerConnection / 1024, highlight: i.target === 'cascade' })),
-      note: `${r.mode} run ${r.startedAt}; server RSS growth / connections; lower is better`,
+      bars: r.idle.map((i) => ({ label: `${i.label} (${Math.round(i.connections / 1000)}k)`, value: (i.quietBytesPerConnection ?? i.bytesPerConnection) / 1024, highlight: i.target === 'cascade' })),
+      note: `${r.mode} run ${r.startedAt}; server RSS growth / connections${r.idle.some((i) => i.quietMs !== undefined) ? ', after the connections sat idle (no forced GC)' : ', read just after the connects'}; lower is better`,
       format: (v) => v.toFixed(1),
     });
   }

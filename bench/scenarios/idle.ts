@@ -27,6 +27,13 @@ export interface IdleResult {
   /** The same two after a full GC of the (Node) server's heap before each reading; absent in runs recorded before it existed. */
   collectedBytesPerConnection?: number;
   collectedMarginalBytesPerConnection?: number;
+  /**
+   * (RSS after the connections sat idle for `quietMs` − RSS before) / N, nothing forced: what
+   * an idle server holds once V8 has had time to collect on its own (its memory reducer runs
+   * a few seconds after a burst). Absent where not measured (the quick run, older runs).
+   */
+  quietBytesPerConnection?: number;
+  quietMs?: number;
   /** Cascade's other processes, which hold no per-connection state but are shown for honesty. */
   helperRssDeltaBytes: Record<string, number>;
   personalChannels: boolean;
@@ -58,10 +65,11 @@ async function readRss(t: RunningTarget): Promise<{ asIs: number; collected: num
 
 /**
  * `auth`: connect with a token (NATS: none) and hold the user's own channel too.
- * `settleMs`: pause before each RSS reading (default 2 s).
+ * `settleMs`: pause before each RSS reading (default 2 s). `quietMs`: a further idle wait
+ * before one more reading, taken before the forced GC (0: none).
  */
-export async function runIdle(gen: LoadGenerator, name: TargetName, n: number, o: { auth?: boolean; instances?: number; settleMs?: number } = {}): Promise<IdleResult> {
-  const { auth = false, instances = 1, settleMs = SETTLE_MS } = o;
+export async function runIdle(gen: LoadGenerator, name: TargetName, n: number, o: { auth?: boolean; instances?: number; settleMs?: number; quietMs?: number } = {}): Promise<IdleResult> {
+  const { auth = false, instances = 1, settleMs = SETTLE_MS, quietMs = 0 } = o;
   if (n / instances > MAX_PER_PROCESS) throw new Error(`${n} connections over ${instances} server process(es) exceed ${MAX_PER_PROCESS} per process`);
   const t = await startTarget(name, { auth: auth && name !== 'nats-ws' && name !== 'cascade-ephemeral', instances });
   try {
@@ -86,7 +94,10 @@ export async function runIdle(gen: LoadGenerator, name: TargetName, n: number, o
     const opened = { opened: first.opened + second.opened, failed: first.failed + second.failed, errors: [...first.errors, ...second.errors], ms: first.ms + second.ms };
     if (opened.opened === 0) throw new Error(`no connection opened: ${opened.errors.join('; ')}`);
     await sleep(settleMs);
+    const afterAsIs = serverRss(t);
+    if (quietMs > 0) await sleep(quietMs);
     const d = await gen.deliveries();
+    // With a quiet wait, after.asIs is the reading after it (still before any forced GC).
     const after = await readRss(t);
     const notes = [...t.notes];
     if (opened.failed > 0) notes.push(`${opened.failed} connections failed: ${opened.errors.slice(0, 5).join('; ')}`);
@@ -104,11 +115,12 @@ export async function runIdle(gen: LoadGenerator, name: TargetName, n: number, o
       instances,
       connectMs: opened.ms,
       rssBeforeBytes: before.asIs,
-      rssAfterBytes: after.asIs,
-      bytesPerConnection: (after.asIs - before.asIs) / Math.max(1, d.open),
-      marginalBytesPerConnection: (after.asIs - half.asIs) / Math.max(1, second.opened),
+      rssAfterBytes: afterAsIs,
+      bytesPerConnection: (afterAsIs - before.asIs) / Math.max(1, d.open),
+      marginalBytesPerConnection: (afterAsIs - half.asIs) / Math.max(1, second.opened),
       collectedBytesPerConnection: (after.collected - before.collected) / Math.max(1, d.open),
       collectedMarginalBytesPerConnection: (after.collected - half.collected) / Math.max(1, second.opened),
+      ...(quietMs > 0 ? { quietBytesPerConnection: (after.asIs - before.asIs) / Math.max(1, d.open), quietMs } : {}),
       helperRssDeltaBytes: Object.fromEntries(Object.entries(t.helperPids).map(([k, pid]) => [k, rssBytes(pid) - (helpersBefore[k] ?? 0)])),
       personalChannels: auth,
       notes,
