@@ -69,8 +69,9 @@ const SIZES = quick
       // One more reading after 30 s idle, before the forced GC: V8 collects a burst's garbage
       // on its own within that time (its memory reducer), so this is what an idle server holds.
       idleQuietMs: 30_000,
-      // 50,000 over 3 server processes (Cascade: 3 edges behind one NATS; raw uWS: 3 copies).
-      idleMulti: { n: 50_000, instances: 3, targets: ['cascade', 'uws'] as TargetName[] },
+      // 50,000 over 3 server processes (Cascade: 3 edges behind one NATS; the Node peers: 3
+      // copies each). nats-server is one process and one process holds 19,000 here.
+      idleMulti: { n: 50_000, instances: 3, targets: ['cascade', 'uws', 'ws', 'socketio'] as TargetName[] },
       storm: 19_000,
       stormConcurrency: 64,
       channels: { channels: 20_000, perConnection: 4, maxSteps: 10 },
