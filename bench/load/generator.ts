@@ -82,8 +82,9 @@ export class LoadGenerator {
   private publisher: Worker | undefined;
   /**
    * A worker process with only a few subscribers (latency probes): it is idle between
-   * messages, so it reads a delivery when the kernel has it, not after the other workers
-   * read their hundreds of sockets on the same core.
+   * messages, so it does not read a delivery only after hundreds of other sockets in its
+   * own loop. It is pinned to the generator's core like the others and competes with them
+   * (and with Cascade's helpers) for it.
    */
   private probe: Worker | undefined;
   private nextIndex = 0;

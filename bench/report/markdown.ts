@@ -68,29 +68,40 @@ export function renderMarkdown(r: Results): string {
   }
   if (r.pipeline.length > 0) lines.push(...pipelineTable(r.pipeline));
   if (r.idle.length > 0) {
-    // Runs recorded before the peers held a user channel compare Cascade anonymous instead.
-    const authed = r.idle.some((i) => i.target !== 'cascade' && i.personalChannels);
-    const ref = (instances: number) => idleRun(r.idle, 'cascade', authed, instances)?.bytesPerConnection;
+    const authed = idleAuthed(r.idle);
     const quietRun = r.idle.find((i) => i.quietMs !== undefined);
     const quietS = (quietRun?.quietMs ?? 30_000) / 1000;
+    const gcAfterMs = [...new Set(r.idle.map((i) => i.collectedAfterMs ?? 1500))];
+    const gcAfter = gcAfterMs.map((ms) => `${ms / 1000} s`).join(' / ');
+    // One column per reading the run has; each is compared with the Cascade row of its size.
+    type Figure = (i: IdleResult) => number | undefined;
+    const figures: Array<[string, Figure]> = [
+      ['KiB per connection', (i) => i.bytesPerConnection],
+      ['KiB per connection, 2nd half', (i) => i.marginalBytesPerConnection],
+      ...(quietRun ? [[`after ${quietS} s idle: KiB per connection`, (i) => i.quietBytesPerConnection] as [string, Figure]] : []),
+      ['after a full GC: KiB per connection', (i) => i.collectedBytesPerConnection],
+      // Runs before 2026-12-04 18:30 UTC forced a GC at the half-way reading too.
+      ...(r.idle.some((i) => i.collectedMarginalBytesPerConnection !== undefined) ? [['2nd half', (i) => i.collectedMarginalBytesPerConnection] as [string, Figure]] : []),
+    ];
+    const compared = figures.filter(([name]) => !name.includes('2nd half'));
     lines.push(
       authed
         ? '## Idle density (silent; authenticated, each connection in its user\'s channel and one shared channel; Cascade anonymous on the shared channel only, for reference)'
         : '## Idle density (connected and subscribed to one shared channel, silent)',
       '',
-      `| System | connections | server processes | RSS before MiB | RSS after MiB | KiB per connection | KiB per connection, 2nd half |${quietRun ? ` after ${quietS} s idle: KiB per connection |` : ''} after a full GC: KiB per connection | 2nd half | Cascade (${authed ? 'token' : 'anonymous'}) ÷ this |${quietRun ? ` after ${quietS} s idle |` : ''} after a full GC |`,
-      `|---|---:|---:|---:|---:|---:|---:|${quietRun ? '---:|' : ''}---:|---:|---:|${quietRun ? '---:|' : ''}---:|`,
+      `| System | connections | server processes | RSS before MiB | RSS after MiB | ${figures.map(([name]) => name).join(' | ')} | ${compared.map(([name]) => `Cascade (${authed ? 'token' : 'anonymous'}) ÷ this, ${name.replace(': KiB per connection', '')}`).join(' | ')} |`,
+      `|---|---:|---:|---:|---:|${'---:|'.repeat(figures.length + compared.length)}`,
     );
-    const refQuiet = (instances: number) => idleRun(r.idle, 'cascade', authed, instances)?.quietBytesPerConnection;
-    const refGc = (instances: number) => idleRun(r.idle, 'cascade', authed, instances)?.collectedBytesPerConnection;
     for (const i of r.idle) {
-      const n = i.instances ?? 1;
-      const quiet = quietRun ? ` ${i.quietBytesPerConnection === undefined ? '' : kib(i.quietBytesPerConnection)} |` : '';
-      const quietRatio = quietRun ? ` ${i.quietBytesPerConnection === undefined ? '' : ratio(refQuiet(n), i.quietBytesPerConnection)} |` : '';
-      const gc = i.collectedBytesPerConnection === undefined ? ' | |' : ` ${kib(i.collectedBytesPerConnection)} | ${kib(i.collectedMarginalBytesPerConnection ?? Number.NaN)} |`;
-      lines.push(`| ${i.label} | ${int(i.connections)} | ${n} | ${mib(i.rssBeforeBytes)} | ${mib(i.rssAfterBytes)} | ${kib(i.bytesPerConnection)} | ${kib(i.marginalBytesPerConnection)} |${quiet}${gc} ${ratio(ref(n), i.bytesPerConnection)} |${quietRatio} ${ratio(refGc(n), i.collectedBytesPerConnection)} |`);
+      const ref = idleRun(r.idle, 'cascade', authed, i.instances ?? 1);
+      const cells = figures.map(([, f]) => (f(i) === undefined ? '' : kib(f(i)!)));
+      const ratios = compared.map(([, f]) => (f(i) === undefined || ref === undefined ? '' : ratio(f(ref), f(i))));
+      lines.push(`| ${i.label} | ${int(i.connections)} | ${i.instances ?? 1} | ${mib(i.rssBeforeBytes)} | ${mib(i.rssAfterBytes)} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
     }
-    lines.push('', `The first columns are read shortly after the last connect (full run: 2 s, quick: 0.3 s)${quietRun ? `; "after ${quietS} s idle" once the connections sat idle that long, nothing forced (V8 collects a burst's garbage on its own within that time)` : '; the quick run does not wait for the idle reading'}. Node servers (Cascade's edge, the uWS, ws and Socket.IO peers) run a full garbage collection before each reading of the "after a full GC" columns (bench/tools/gc-preload.mjs); nats-server is not asked. The first columns count what a burst of connects left as garbage too; the GC columns what the connections themselves hold.`);
+    lines.push(
+      '',
+      `Growth over the server's RSS before the first connection, after a full GC. The first columns are read shortly after the last connect (full run: 2 s, quick: 0.3 s)${quietRun ? `; "after ${quietS} s idle" once the connections sat idle that long, nothing forced` : ''}; "after a full GC" last, ${gcAfter} after Node servers (Cascade's edge, the uWS, ws and Socket.IO peers) collected on a signal (bench/tools/gc-preload.mjs; nats-server is not asked), since V8 gives freed pages back over seconds. The first columns count what a burst of connects left as garbage too; the GC column what the connections themselves hold.`,
+    );
     const helpers = r.idle.filter((i) => Object.keys(i.helperRssDeltaBytes).length > 0);
     for (const h of helpers) lines.push('', `${h.label}: other processes grew by ${Object.entries(h.helperRssDeltaBytes).map(([k, v]) => `${k} ${mib(v)} MiB`).join(', ')} (not counted above).`);
     lines.push('');
@@ -130,7 +141,7 @@ export function renderMarkdown(r: Results): string {
       if (cells.length > 0) lines.push(`| fan-out ${text} (${int(n)} subs) | ${cells.map((x) => x.text).join('; ')} | ${cells.map((x) => x.status).join('; ')} |`);
     }
   }
-  const authed = r.idle.some((i) => i.target === 'uws' && i.personalChannels);
+  const authed = idleAuthed(r.idle);
   for (const instances of [...new Set(r.idle.map((i) => i.instances ?? 1))]) {
     const ci = idleRun(r.idle, 'cascade', authed, instances);
     const ui = idleRun(r.idle, 'uws', authed, instances);
@@ -149,7 +160,7 @@ export function renderMarkdown(r: Results): string {
   }
   const p100 = r.pipeline.find((p) => (p.target ?? 'cascade') === 'cascade' && p.rate === 100 && p.subscribers >= 1000);
   lines.push(`| pipeline p99 < 5 ms at 100 publishes/s to 1,000 subscribers, all deliveries as the one-core generator read them | ${p100 ? `${ms(p100.p99Ms)} ms` : 'n/a'} | ${check(p100 ? p100.p99Ms < 5 : undefined)} |`);
-  if (p100?.probes) lines.push(`| pipeline p99 < 5 ms at 100 publishes/s to 1,000 subscribers, at probe subscribers (a client's view) | ${ms(p100.probes.p99Ms)} ms | ${check(p100.probes.p99Ms < 5)} |`);
+  if (p100?.probes) lines.push(`| pipeline p99 < 5 ms at 100 publishes/s to 1,000 subscribers, at probe subscribers (nearer a client's view) | ${ms(p100.probes.p99Ms)} ms | ${check(p100.probes.p99Ms < 5)} |`);
   const cs = r.storm?.find((x) => x.target === 'cascade');
   if (cs !== undefined) {
     lines.push(`| 10,000 authenticated connects/s (${int(cs.requested)} connections), wall clock | ${int(cs.connectsPerSec)}/s | ${check(cs.connectsPerSec >= 10_000)} |`);
@@ -166,6 +177,11 @@ export function renderMarkdown(r: Results): string {
   return lines.join('\n');
 }
 
+/** Whether the peers held a user channel (runs recorded before that compare Cascade anonymous). */
+function idleAuthed(idle: IdleResult[]): boolean {
+  return idle.some((i) => i.target !== 'cascade' && i.personalChannels);
+}
+
 /** The idle run of `target` with or without user channels, at `instances` server processes. */
 function idleRun(idle: IdleResult[], target: string, personal: boolean, instances: number): IdleResult | undefined {
   return idle.find((i) => i.target === target && i.personalChannels === personal && (i.instances ?? 1) === instances);
@@ -176,7 +192,7 @@ function pipelineTable(runs: PipelineRun[]): string[] {
   const out = [
     '## Cascade full pipeline latency (publish → JetStream → worker → NATS → edge → subscribers)',
     '',
-    'The hop columns are the latency (p50 / p99 ms) from the send time to the copy a NATS tap sees: the ingest subject (the edge published into JetStream), the history subject (the worker appended), the live subject (the copy went live). The raw uWS row is the floor: the same fan-out with no pipeline behind it. "All deliveries" counts every copy as the generator read it: its workers read hundreds of sockets each on one core, so the last of 1,000 copies waits for the 999 reads before it. "Probes" are a few of the subscribers read by a process of their own, idle between messages, as a client on its own device reads: what a subscriber sees.',
+    'The hop columns are the latency (p50 / p99 ms) from the send time to the copy a NATS tap sees: the ingest subject (the edge published into JetStream), the history subject (the worker appended), the live subject (the copy went live). The raw uWS row is the floor: the same fan-out with no pipeline behind it. "All deliveries" counts every copy as the generator read it: its workers read hundreds of sockets each on one core, so the last of 1,000 copies waits for the 999 reads before it. "Probes" are a few of the subscribers read by a process of their own, idle between messages, so no other socket is read before them in their loop; it shares the generator\'s core, so they are nearer what a subscriber sees, not a clean measure of it.',
     '',
     '| system | publishes/s | subscribers | delivered | all deliveries p50 ms | p99 ms | p99.9 ms | max ms | probes p50 / p99 / p99.9 ms | → ingest | → history | → live |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',

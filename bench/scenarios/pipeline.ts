@@ -11,8 +11,10 @@
 // rest are read by the generator's workers, hundreds of sockets each on one core, so the last
 // of 1,000 copies is read only after the 999 before it: that serial reading, an artifact of
 // running every client on one machine, is part of the "all deliveries" percentiles. The
-// probes are idle between messages and read a copy when the kernel has it, as a client on
-// its own device does: their percentiles are what a subscriber sees. Both are reported.
+// probes are idle between messages, so no other socket's read comes first in their loop;
+// they still share the generator's core with its other workers (and Cascade's NATS and
+// worker), so their percentiles are nearer what a subscriber sees, not a clean measure of it.
+// Both are reported.
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { LoadGenerator } from '../load/generator.js';
 import { Histogram } from '../load/histogram.js';

@@ -235,7 +235,7 @@ export function startTarget(name: TargetName, o: StartOptions = {}): Promise<Run
     case 'cascade-ephemeral':
       return startCascadeTarget(name === 'cascade-ephemeral', o);
     case 'uws':
-      return startPeer(name, 'uws-server.ts', 'plain', o, { PEER_BATCH: '0' });
+      return startPeer(name, 'uws-server.ts', 'plain', o);
     case 'uws-batched':
       // The same server publishing what one turn of the event loop received together, as an
       // edge does with the many messages NATS hands it per read.

@@ -2,9 +2,7 @@
 // as wide as the busy time spent in it and in what it called; callers below, callees above.
 // Idle time and the profiler's own start call are left out. Hover a box for its figures.
 //   node --import tsx bench/tools/flame-graph.ts <file.cpuprofile> [out.svg] [title]
-import type { CpuProfile } from './profile-summary.js';
-
-type ProfileNode = CpuProfile['nodes'][number];
+import { isProfilerStart, profileTree, selfTimes, shortUrl, type CpuProfile, type ProfileNode } from './cpu-profile.js';
 
 const WIDTH = 1200;
 const ROW = 17;
@@ -12,7 +10,6 @@ const MIN_WIDTH = 0.5;
 const FONT_PX = 11;
 const CHAR_PX = 6.2;
 
-const shortUrl = (url: string) => url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, 'node_modules/').replace(/^.*\/(services|libs|bench)\//, '$1/');
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** Our code warm, dependencies blue, Node's internals grey, V8's own entries (GC, program) red. */
@@ -24,12 +21,9 @@ function colour(url: string, name: string): string {
 }
 
 export function flameGraphSvg(p: CpuProfile, title: string): string {
-  const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const childIds = new Set(p.nodes.flatMap((n) => n.children ?? []));
-  const roots = p.nodes.filter((n) => !childIds.has(n.id));
-  const selfUs = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++) selfUs.set(p.samples[i]!, (selfUs.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
-  const skip = (n: ProfileNode) => n.callFrame.functionName === '(idle)' || n.callFrame.url.endsWith('cpu-prof-preload.mjs');
+  const { byId, roots } = profileTree(p);
+  const selfUs = selfTimes(p);
+  const skip = (n: ProfileNode) => n.callFrame.functionName === '(idle)' || isProfilerStart(n);
   // Time per subtree (idle and the profiler's start call excluded).
   const totalUs = new Map<number, number>();
   let depthMax = 0;

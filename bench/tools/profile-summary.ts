@@ -5,42 +5,12 @@
 
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { profileTree, selfTimes, shortUrl, type CpuProfile } from './cpu-profile.js';
 import { flameGraphSvg } from './flame-graph.js';
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-
-export interface CpuProfile {
-  nodes: ProfileNode[];
-  startTime: number;
-  endTime: number;
-  samples: number[];
-  timeDeltas: number[];
-}
-
-const shortUrl = (url: string) => url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, 'node_modules/').replace(/^.*\/(services|libs|bench)\//, '$1/');
-
 export function summariseProfile(p: CpuProfile, top = 25): string {
-  const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  // Samples under the profiler's own start call (cpu-prof-preload.mjs) are not the service's work.
-  const excluded = new Set<number>();
-  const exclude = (n: ProfileNode, inside: boolean) => {
-    const now = inside || n.callFrame.url.endsWith('cpu-prof-preload.mjs');
-    if (now) excluded.add(n.id);
-    for (const c of n.children ?? []) exclude(byId.get(c)!, now);
-  };
-  const childIds = new Set(p.nodes.flatMap((n) => n.children ?? []));
-  for (const n of p.nodes) if (!childIds.has(n.id)) exclude(n, false);
-  const selfUs = new Map<number, number>();
-  // timeDeltas[i] is the time before sample i; attribute it to the sample's node.
-  for (let i = 0; i < p.samples.length; i++) {
-    const id = p.samples[i]!;
-    if (excluded.has(id)) continue;
-    selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
-  }
+  const { byId } = profileTree(p);
+  const selfUs = selfTimes(p);
   const byFn = new Map<string, number>();
   const byFile = new Map<string, number>();
   let total = 0;

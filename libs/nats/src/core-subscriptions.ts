@@ -95,11 +95,6 @@ export class CoreSubscriptions implements SubscriptionTable {
     return this.nc.flush();
   }
 
-  /** Subscriptions in the connection's table (nats.js's own included). */
-  get size(): number {
-    return this.protocol.subscriptions.size();
-  }
-
   drainOne(sub: CoreSubscription): Promise<void> {
     const s = sub as unknown as Parameters<ProtocolHandler['unsub']>[0];
     this.protocol.unsub(s);

@@ -196,9 +196,4 @@ export class HistoryClient {
     const { ok: _ok, ...rest } = reply;
     return rest as unknown as T;
   }
-
-  /** Ends the reply subscription; calls in flight fail. */
-  close(): void {
-    this.requests.close();
-  }
 }

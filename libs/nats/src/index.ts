@@ -17,9 +17,9 @@ export {
   type BucketDeclaration,
   type StreamSettings,
 } from './streams.js';
-export { NoRespondersError, RequestTimeoutError, Requester, isNoResponders } from './requests.js';
+export { NoRespondersError, RequestTimeoutError, Requester } from './requests.js';
 export { CoreSubscription, CoreSubscriptions, type SubscriptionTable } from './core-subscriptions.js';
-export { JetStreamPublishError, JetStreamPublisher, parsePubAck, type PubAck } from './js-publish.js';
+export { JetStreamPublishError, JetStreamPublisher, type PubAck } from './js-publish.js';
 export { connectNats, type ConnectOptions, type ConnectionLog } from './connection.js';
 export { serveHealth, type HealthReport } from './health.js';
 export { LeaseBucket, leaseKey, workerKey, type LeaseSnapshot } from './leases.js';

@@ -81,8 +81,8 @@ export class PresenceReporter {
 
   leave(client: string, ch: ChannelName): void {
     const c = this.conns.get(client);
-    if (!c || !c.channels.includes(ch)) return;
-    const at = c.channels.indexOf(ch);
+    const at = c === undefined ? -1 : c.channels.indexOf(ch);
+    if (!c || at < 0) return;
     c.channels = c.channels.length === 1 ? NO_CHANNELS : c.channels.slice(0, at).concat(c.channels.slice(at + 1));
     this.digest.removeSubscription(client, ch);
     this.pending.push(['l', client, ch]);

@@ -129,7 +129,9 @@ export function configDrift(declared: Record<string, unknown>, actual: Record<st
  * Creates the stream, or updates it to the declared config when it exists and differs.
  * Fields the server cannot change (storage, retention) surface as the server's error,
  * except an optional one (RePublish), which the stream then keeps as it is: the returned
- * info is the stream's actual state, so callers that depend on such a field check it there.
+ * info is the stream's actual state. A caller that depends on such a field reads the stream's
+ * config itself (the fan-out worker's HistoryLiveMode does, and keeps reading it, since the
+ * stream can be re-created under it).
  */
 export async function ensureStream(jsm: JetStreamManager, declared: DeclaredStream): Promise<StreamInfo> {
   let info: StreamInfo;

@@ -98,13 +98,29 @@ const cases: Array<[string, string, ClaimRules?]> = [
   ['header without alg', raw('{"typ":"JWT"}', JSON.stringify(good))],
 ];
 
+/** The cases the fast path hands to jose; it decides every other one itself. */
+const PASSED_BACK = new Set([
+  'no signature',
+  'padding in the signature',
+  'junk in the signature',
+  'four parts',
+  'two parts',
+  'header with crit b64',
+  'header with an unknown crit',
+  'header alg none',
+  'header alg HS512',
+  'header without alg',
+]);
+
 describe('HS256 on node:crypto decides as jose does', () => {
   for (const [name, token, rules] of cases) {
     it(name, async () => {
       const r = rules ?? base;
       const fast = viaFast(token, r);
       const jose = await viaJose(token, r);
-      if (fast !== NOT_PLAIN) expect(fast).toEqual(jose);
+      // What the fast path passes back, jose decides (it even accepts a padded signature).
+      if (PASSED_BACK.has(name)) expect(fast).toBe(NOT_PLAIN);
+      else expect(fast).toEqual(jose);
     });
   }
 

@@ -78,7 +78,7 @@ function unexpected(claims: Record<string, unknown>, claim: string): never {
 }
 
 /** jose's claim checks (jwt_claims_set.js) for the options the edge uses, in jose's order. */
-export function checkClaims(claims: Record<string, unknown>, r: ClaimRules): void {
+function checkClaims(claims: Record<string, unknown>, r: ClaimRules): void {
   const presence = [...r.requiredClaims];
   if (r.audience !== undefined) presence.push('aud');
   if (r.issuer !== undefined) presence.push('iss');

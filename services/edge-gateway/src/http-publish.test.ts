@@ -1,6 +1,7 @@
 import { decode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, type ChannelName } from '@cascade/protocol';
+import { RequestTimeoutError } from '@cascade/nats';
 import { BACKEND_SENDER, publishFromHttp } from './http-publish.js';
 import type { IngestPort, PublishMeta } from './ingest.js';
 
@@ -58,7 +59,7 @@ describe('publishFromHttp', () => {
     expect((await publishFromHttp(ch, json({ data: 'x'.repeat(2000) }), { ingest: port, maxPublishBytes: 1024 })).status).toBe(413);
     const down = ingest(() => Promise.reject(new Error('no responders')));
     expect((await publishFromHttp(ch, json({ data: 1 }), { ingest: down.port, maxPublishBytes: 1024 })).status).toBe(503);
-    const slow = ingest(() => Promise.reject(new Error('TimeoutError: timeout')));
+    const slow = ingest(() => Promise.reject(new RequestTimeoutError('rt.in.0.a', 4000)));
     expect((await publishFromHttp(ch, json({ data: 1 }), { ingest: slow.port, maxPublishBytes: 1024 })).status).toBe(504);
   });
 });

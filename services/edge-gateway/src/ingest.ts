@@ -1,7 +1,7 @@
 // The publish port and its NATS adapter: durable publishes go into the ingest stream and
 // are acknowledged once JetStream stored them; ephemeral frames go straight to live.
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
-import { Header, JetStreamPublisher, type Contract } from '@cascade/nats';
+import { Header, JetStreamPublisher, RequestTimeoutError, type Contract } from '@cascade/nats';
 import { ErrorCode, type ChannelName } from '@cascade/protocol';
 import type { EdgeMetrics } from './metrics.js';
 
@@ -31,14 +31,14 @@ export interface IngestPort {
  * Either way a retry with the same key cannot store the message twice.
  */
 export function publishFailure(err: unknown): { code: ErrorCode; msg: string } {
-  return err instanceof Error && /timeout/i.test(err.message)
+  return err instanceof RequestTimeoutError
     ? { code: ErrorCode.Timeout, msg: 'the message store did not confirm in time; retry with the same key' }
     : { code: ErrorCode.Unavailable, msg: 'the message store is unavailable; retry with the same key' };
 }
 
 export class NatsIngest implements IngestPort {
   // Every durable publish is one JetStream publish: through one reply subscription, not
-  // nats.js.s per-request machinery (libs/nats js-publish.ts).
+  // nats.js's per-request machinery (libs/nats js-publish.ts).
   private readonly publisher: JetStreamPublisher;
 
   constructor(
@@ -53,10 +53,12 @@ export class NatsIngest implements IngestPort {
   async publish(channel: ChannelName, payload: Uint8Array, meta: PublishMeta): Promise<{ duplicate: boolean }> {
     const h = natsHeaders();
     h.set(Header.From, meta.from);
-    if (meta.key !== undefined) h.set(Header.Key, meta.key);
+    if (meta.key !== undefined) {
+      h.set(Header.Key, meta.key);
+      // Keys are scoped per user and channel, so two users' keys can never collide.
+      h.set(Header.MsgId, `${meta.from}|${channel}|${meta.key}`);
+    }
     if (meta.excludeClient !== undefined) h.set(Header.ExcludeClient, meta.excludeClient);
-    // Keys are scoped per user and channel, so two users' keys can never collide.
-    if (meta.key !== undefined) h.set('Nats-Msg-Id', `${meta.from}|${channel}|${meta.key}`);
     const timer = this.metrics?.publishLatency.startTimer();
     try {
       const ack = await this.publisher.publish(this.contract.ingest(channel), payload, h);

@@ -1,6 +1,7 @@
 import { decode, encode } from '@msgpack/msgpack';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CloseCode, ErrorCode, type ChannelName } from '@cascade/protocol';
+import { RequestTimeoutError } from '@cascade/nats';
 import { Session, type Authenticate, type SessionNode } from './session.js';
 import { Expiries } from './expiry.js';
 import { RecentFrames } from './ring.js';
@@ -196,7 +197,7 @@ describe('Session', () => {
 
   it('reports store failures and timeouts as retryable errors', async () => {
     const s = await connected();
-    s.ingest.result = () => Promise.reject(new Error('TimeoutError: timeout'));
+    s.ingest.result = () => Promise.reject(new RequestTimeoutError('rt.in.0.a', 4000));
     s.send({ t: 4, id: 1, ch: 'chat', data: 1 });
     await flush();
     expect(s.socket.last()).toMatchObject({ id: 1, code: ErrorCode.Timeout });

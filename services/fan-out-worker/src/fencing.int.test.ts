@@ -9,8 +9,7 @@ import { Contract, LeaseBucket, defaultStreamSettings, ensureContract } from '@c
 import type { ChannelName } from '@cascade/protocol';
 import { startNatsServer, uniquePrefix, type NatsServerFixture } from '@cascade/testing';
 import { JetStreamHistoryLog } from './history-log.js';
-import type { IngestMessage } from './ingest.js';
-import { channel, checkChannel, readHistory, waitUntil } from './int-helpers.js';
+import { channel, checkChannel, ingestMessage, readHistory, waitUntil } from './int-helpers.js';
 import { PartitionLease, leaseTimings } from './lease.js';
 import { ChannelPositions } from './positions.js';
 import { Sequencer } from './sequencer.js';
@@ -36,16 +35,7 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-let ingestSeq = 0;
-const msg = (ch: ChannelName, p: string, i: number): IngestMessage => ({
-  channel: ch,
-  payload: encode({ p, i }),
-  from: undefined,
-  key: undefined,
-  excludeClient: undefined,
-  ts: Date.now(),
-  ingestSeq: ++ingestSeq,
-});
+const msg = (ch: ChannelName, p: string, i: number) => ingestMessage(ch, { p, i });
 const quiet = { streamRepublishes: true, emit: () => undefined };
 
 async function storedSeqs(ch: ChannelName): Promise<number[]> {

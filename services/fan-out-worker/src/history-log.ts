@@ -83,7 +83,7 @@ export class JetStreamHistoryLog implements HistoryLog {
     if (entry.excludeClient !== undefined) h.set(Header.ExcludeClient, entry.excludeClient);
     // The fence and the dedupe id, as JetStream's own headers (what js.publish's
     // `expect.lastSubjectSequence` and `msgID` set).
-    h.set('Nats-Msg-Id', entry.dedupeId);
+    h.set(Header.MsgId, entry.dedupeId);
     h.set('Nats-Expected-Last-Subject-Sequence', String(expectedLast));
     try {
       const ack = await this.publisher.publish(this.contract.history(channel), entry.frame, h);

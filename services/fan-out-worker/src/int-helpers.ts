@@ -6,6 +6,7 @@ import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { Contract, Header, type LeaseBucket } from '@cascade/nats';
 import { parseChannel, type ChannelName } from '@cascade/protocol';
+import type { IngestMessage } from './ingest.js';
 
 /** The data every test message carries: who published it, and its number for that publisher. */
 export interface Mark {
@@ -24,6 +25,12 @@ export function channel(name: string): ChannelName {
   const r = parseChannel(name);
   if (!r.ok) throw new Error(r.reason);
   return r.channel.name;
+}
+
+let ingestSeq = 0;
+/** An ingest message as the partition consumer hands it to the sequencer (each with the next ingest seq). */
+export function ingestMessage(ch: ChannelName, data: unknown, o: { from?: string; excludeClient?: string } = {}): IngestMessage {
+  return { channel: ch, payload: encode(data), from: o.from, key: undefined, excludeClient: o.excludeClient, ts: Date.now(), ingestSeq: ++ingestSeq };
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -3,7 +3,7 @@
 // once (not once per replica), in order, on whichever node the subscriber is connected to,
 // also across a change of stream leader; a redelivered duplicate is emitted by the worker.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { decode, encode } from '@msgpack/msgpack';
+import { decode } from '@msgpack/msgpack';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { createLogger } from '@cascade/log';
@@ -12,7 +12,7 @@ import type { ChannelName } from '@cascade/protocol';
 import { startNatsCluster, uniquePrefix, type NatsClusterFixture } from '@cascade/testing';
 import { JetStreamHistoryLog } from './history-log.js';
 import type { IngestMessage } from './ingest.js';
-import { channel, checkChannel, waitUntil, type Frame } from './int-helpers.js';
+import { channel, checkChannel, ingestMessage, waitUntil, type Frame } from './int-helpers.js';
 import { HistoryLiveMode, NatsLiveOutput } from './live.js';
 import { ChannelPositions } from './positions.js';
 import { Sequencer } from './sequencer.js';
@@ -44,16 +44,7 @@ interface Received {
   excludeClient: string | undefined;
 }
 
-let ingestSeq = 0;
-const msg = (ch: ChannelName, i: number, excludeClient?: string): IngestMessage => ({
-  channel: ch,
-  payload: encode({ p: 'w', i }),
-  from: undefined,
-  key: undefined,
-  excludeClient,
-  ts: Date.now(),
-  ingestSeq: ++ingestSeq,
-});
+const msg = (ch: ChannelName, i: number, excludeClient?: string) => ingestMessage(ch, { p: 'w', i }, excludeClient === undefined ? {} : { excludeClient });
 
 async function streamLeader(): Promise<string | undefined> {
   return (await jsm.streams.info(contract.historyStream)).cluster?.leader;

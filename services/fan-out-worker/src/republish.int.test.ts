@@ -16,8 +16,7 @@ import { Contract, Header, defaultStreamSettings, ensureContract, historyStreamC
 import type { ChannelName } from '@cascade/protocol';
 import { startCascade, startNatsServer, TestWsClient, uniquePrefix, type NatsServerFixture } from '@cascade/testing';
 import { JetStreamHistoryLog } from './history-log.js';
-import type { IngestMessage } from './ingest.js';
-import { channel, waitUntil } from './int-helpers.js';
+import { channel, ingestMessage, waitUntil } from './int-helpers.js';
 import { HistoryLiveMode, NatsLiveOutput } from './live.js';
 import { ChannelPositions } from './positions.js';
 import { Sequencer, type LiveOutput } from './sequencer.js';
@@ -56,16 +55,7 @@ async function createLegacyHistory(c: Contract): Promise<void> {
   await jsm.streams.add(legacy);
 }
 
-let ingestSeq = 0;
-const msg = (ch: ChannelName, data: unknown, excludeClient?: string): IngestMessage => ({
-  channel: ch,
-  payload: encode(data),
-  from: 'alice',
-  key: undefined,
-  excludeClient,
-  ts: Date.now(),
-  ingestSeq: ++ingestSeq,
-});
+const msg = (ch: ChannelName, data: unknown, excludeClient?: string) => ingestMessage(ch, data, excludeClient === undefined ? { from: 'alice' } : { from: 'alice', excludeClient });
 
 /** A worker's write path on its own connection: the real history log and live output, emits counted. */
 async function workerPath(c: Contract, log: Logger) {

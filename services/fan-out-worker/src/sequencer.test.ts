@@ -132,7 +132,7 @@ describe('Sequencer', () => {
     expect(await s.sequence(m, () => acks++)).toEqual({ kind: 'redelivered' });
     expect(acks).toBe(2);
     expect(live.frames).toEqual([{ channel: 'a', frame: expect.objectContaining({ seq: 1, data: 'x' }), excludeClient: 'c1' }]);
-    // The mode is read at every append: a stream that lost RePublish is followed at once.
+    // The mode is read at every append: once it says the stream lost RePublish, the next append is emitted.
     live.streamRepublishes = false;
     expect(await s.sequence(msg('a', 'y'))).toMatchObject({ kind: 'stored', seq: 2 });
     expect(live.frames.map((f) => f.frame.seq)).toEqual([1, 2]);

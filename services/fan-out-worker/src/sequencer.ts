@@ -12,8 +12,9 @@ import type { ChannelPositions } from './positions.js';
 export interface LiveOutput {
   /**
    * True while the history stream publishes every message it stores live by itself
-   * (RePublish): a successful append then needs no emit. Read at every append, since the
-   * stream's config can change under a running worker.
+   * (RePublish): a successful append then needs no emit. Read at every append; it follows
+   * the stream's config within the live mode's refresh (`LIVE_MODE_REFRESH_MS`), so a stream
+   * that loses RePublish leaves at most that long for the edges' heal to repair.
    */
   readonly streamRepublishes: boolean;
   /** `excludeClient`: the connection that must not get this frame (its edge sends it a skip notice). */

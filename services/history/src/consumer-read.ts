@@ -19,10 +19,9 @@ import {
 } from '@nats-io/jetstream';
 import { createInbox, nanos, nuid, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
 
-/** One delivered message: its stream sequence, how many more matched when it was sent, headers and body. */
+/** One delivered message: its stream sequence, headers and body. */
 export interface StreamedMsg {
   stored: number;
-  pending: number;
   header: MsgHdrs | undefined;
   data: Uint8Array;
 }
@@ -166,7 +165,7 @@ export class ConsumerReader {
           inThisPull++;
           let more: boolean;
           try {
-            more = take({ stored: d.stored, pending: d.pending, header: m.headers, data: m.data });
+            more = take({ stored: d.stored, header: m.headers, data: m.data });
           } catch (e) {
             return finish(e as Error);
           }

@@ -32,8 +32,8 @@ describe('parseMsgGetReply', () => {
     const refused = parseMsgGetReply(json({ error: { code: 404, err_code: 10059, description: 'stream not found' } }));
     expect(refused).toBeInstanceOf(MsgGetError);
     expect(refused).toMatchObject({ errCode: 10059, message: 'stream not found' });
-    const h = MsgHdrsImpl.decode(new TextEncoder().encode('NATS/1.0 503\r\n\r\n'));
-    expect(parseMsgGetReply({ data: new Uint8Array(0), headers: h })).toMatchObject({ message: 'no JetStream answer (503 )' });
+    const h = MsgHdrsImpl.decode(new TextEncoder().encode('NATS/1.0 408 Request Timeout\r\n\r\n'));
+    expect(parseMsgGetReply({ data: new Uint8Array(0), headers: h })).toMatchObject({ message: 'no JetStream answer (408 Request Timeout)' });
     expect(parseMsgGetReply({ data: new TextEncoder().encode('{nope'), headers: undefined })).toBeInstanceOf(MsgGetError);
     expect(parseMsgGetReply(json({ message: { seq: 'x' } }))).toBeInstanceOf(MsgGetError);
   });

@@ -46,7 +46,7 @@ function bytesOf(base64: unknown): Uint8Array {
 
 /** What a STREAM.MSG.GET reply says: the message, null for "none", or why it failed. Pure, so unit-tested. */
 export function parseMsgGetReply(m: Pick<Msg, 'data' | 'headers'>): RawStoredMsg | null | MsgGetError {
-  // No JetStream listens on the API subject: the server answers 503 itself, with no body.
+  // A status reply with no body (a timeout, say; "no responders" is refused by the Requester).
   if (m.data.length === 0) {
     const status = m.headers?.hasError ? ` (${m.headers.code} ${m.headers.description})` : '';
     return new MsgGetError(`no JetStream answer${status}`);
@@ -81,10 +81,6 @@ export class LeaderGets {
   constructor(nc: NatsConnection, apiPrefix: string, stream: string, timeoutMs: number) {
     this.subject = `${apiPrefix}.STREAM.MSG.GET.${stream}`;
     this.requests = new Requester(nc, timeoutMs);
-  }
-
-  get timeoutMs(): number {
-    return this.requests.timeoutMs;
   }
 
   /** The message the query names, or null when there is none. */

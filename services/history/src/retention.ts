@@ -159,7 +159,8 @@ export class RetentionSweeper {
     let seq = 1;
     let last = 0;
     for (;;) {
-      // next_by_subj works on STREAM.MSG.GET since nats-server 2.9 (see store.ts).
+      // next_by_subj works on STREAM.MSG.GET since nats-server 2.9; nats.js's MsgRequest type
+      // does not list it, hence the cast.
       const query = { next_by_subj: subject, seq } as unknown as MsgRequest;
       const m = await this.jsm.streams.getMessage(this.contract.historyStream, query);
       if (!m) return last === 0 ? 0 : last + 1;
