@@ -102,6 +102,31 @@ describe('subscriptions', () => {
     expect(await mallory.next((f) => f.id === 2)).toMatchObject({ t: 106, code: ErrorCode.PermissionDenied });
   });
 
+  // Personal channels are sent to their holders directly, not through a uWS topic
+  // (direct-channels.ts): every device of the user gets each message, `echo: false` skips the
+  // publishing one, and a device that left does not stop the others.
+  it("reaches every connection of the user, skips the publisher with echo: false, and survives one leaving", async () => {
+    const { c: phone } = await signedIn({ sub: 'erin', pubs: ['user:erin'] });
+    const { c: laptop } = await signedIn({ sub: 'erin' });
+    phone.send({ t: 4, id: 1, ch: 'user:erin', data: 'one', echo: false });
+    expect(await phone.next((f) => f.id === 1)).toEqual({ t: 102, id: 1 });
+    const one = await laptop.next((f) => f.t === 103);
+    expect(one).toMatchObject({ ch: 'user:erin', from: 'erin', data: 'one' });
+    const skipped = await phone.next((f) => f.t === 103);
+    expect(skipped).toMatchObject({ ch: 'user:erin', seq: one.seq, skip: true });
+    expect(skipped.data).toBeUndefined();
+
+    const { c: notifier } = await signedIn({ sub: 'notifier2', pubs: ['user:*'] });
+    await phone.close();
+    notifier.send({ t: 4, id: 1, ch: 'user:erin', data: 'two' });
+    expect(await notifier.next((f) => f.id === 1)).toEqual({ t: 102, id: 1 });
+    expect(await laptop.next((f) => f.t === 103)).toMatchObject({ seq: one.seq + 1, data: 'two' });
+    const { c: tablet } = await signedIn({ sub: 'erin' });
+    notifier.send({ t: 4, id: 2, ch: 'user:erin', data: 'three' });
+    expect(await notifier.next((f) => f.id === 2)).toEqual({ t: 102, id: 2 });
+    for (const device of [laptop, tablet]) expect(await device.next((f) => f.t === 103)).toMatchObject({ seq: one.seq + 2, data: 'three' });
+  });
+
   it('refuses forbidden channels, and wildcard or malformed names', async () => {
     const { c } = await signedIn({ sub: 'dave', subs: ['chat:*'] });
     c.send({ t: 2, id: 1, ch: 'chat:room' });

@@ -133,6 +133,11 @@ export class Session implements Expiring {
     return this.identity?.user;
   }
 
+  /** The channels subscribed to or being subscribed to (a copy). */
+  get subscribedChannels(): ChannelName[] {
+    return this.channels.keys();
+  }
+
   get subscriptionCount(): number {
     return this.channels.size;
   }

@@ -12,6 +12,7 @@ import { uws } from './uws.js';
 import { Session, type ClientSocket, type Identity, type SessionNode } from './session.js';
 import { Expiries } from './expiry.js';
 import { skipNotice } from './echo.js';
+import { DirectChannels, isDirectChannel } from './direct-channels.js';
 import type { EdgeMetrics } from './metrics.js';
 import { toJson, type ServerApi } from './http-api.js';
 import { corsHeaders, preflight, type CorsPolicy } from './cors.js';
@@ -88,6 +89,8 @@ export class Transport {
   private readonly sockets: WebSocket<SocketData>[] = [];
   /** Open sockets by connection id, to find the publisher of an `echo: false` message. */
   private readonly byClient = new Map<string, WebSocket<SocketData>>();
+  /** Who holds each personal channel here: sent to directly, not through a uWS topic (direct-channels.ts). */
+  private readonly direct = new DirectChannels<WebSocket<SocketData>>();
   /** Shared by every session of this node. */
   private readonly sessionNode: SessionNode;
   private readonly nodeId = randomBytes(4).toString('hex');
@@ -154,7 +157,11 @@ export class Transport {
         data.closed = true;
         clearTimeout(data.connectTimer);
         this.removeSocket(ws, data);
-        if (data.session) this.byClient.delete(data.session.clientId);
+        if (data.session) {
+          this.byClient.delete(data.session.clientId);
+          // uWS drops a closed socket's topics itself; the personal channels' holders are ours.
+          for (const ch of data.session.subscribedChannels) if (isDirectChannel(ch)) this.direct.remove(ch, ws);
+        }
         data.session?.closed();
         if (data.present && data.session) o.presence?.disconnect(data.session.clientId);
       },
@@ -345,11 +352,22 @@ export class Transport {
   /**
    * Sends one live frame to every local subscriber of `channel`: encoded once, sent as is.
    * With `excludeClient` (publish with `echo: false`) held here and subscribed, that socket's
-   * own `ws.publish` reaches everyone but itself, and it gets a `skip` notice instead.
+   * own `ws.publish` reaches everyone but itself, and it gets a `skip` notice instead. A
+   * personal channel goes to its holders one by one (direct-channels.ts), in the same order.
    */
   deliver(channel: ChannelName, frame: Uint8Array, excludeClient?: string): void {
     this.o.metrics.liveFrames.inc();
-    this.o.metrics.framesOut.inc(this.app.numSubscribers(channel) + (this.sse?.deliver(channel, frame) ?? 0));
+    const sse = this.sse?.deliver(channel, frame) ?? 0;
+    if (isDirectChannel(channel)) {
+      const held = this.direct.of(channel);
+      let sent = 0;
+      if (held === undefined) sent = 0;
+      else if (!Array.isArray(held)) sent = this.sendDirect(held as WebSocket<SocketData>, frame, excludeClient);
+      else for (const ws of held as readonly WebSocket<SocketData>[]) sent += this.sendDirect(ws, frame, excludeClient);
+      this.o.metrics.framesOut.inc(sent + sse);
+      return;
+    }
+    this.o.metrics.framesOut.inc(this.app.numSubscribers(channel) + sse);
     const sender = excludeClient === undefined ? undefined : this.byClient.get(excludeClient);
     if (sender === undefined || sender.getUserData().c.closed || !sender.isSubscribed(channel)) {
       this.app.publish(channel, frame, true, false);
@@ -360,16 +378,50 @@ export class Transport {
     if (notice !== undefined) sender.send(notice, true);
   }
 
+  /** One live frame to one holder of a personal channel; 1 when it was sent. */
+  private sendDirect(ws: WebSocket<SocketData>, frame: Uint8Array, excludeClient: string | undefined): number {
+    const c = ws.getUserData().c;
+    if (c.closed) return 0;
+    if (excludeClient !== undefined && c.session?.clientId === excludeClient) {
+      const notice = skipNotice(frame);
+      if (notice !== undefined) ws.send(notice, true);
+      return 0;
+    }
+    this.countSend(ws.send(frame, true));
+    return 1;
+  }
+
+  /** @internal for UwsConnection: starts the local fan-out of `channel` to `ws`. */
+  join(ws: WebSocket<SocketData>, channel: ChannelName): void {
+    if (isDirectChannel(channel)) this.direct.add(channel, ws);
+    else ws.subscribe(channel);
+  }
+
+  /** @internal for UwsConnection */
+  leave(ws: WebSocket<SocketData>, channel: ChannelName): void {
+    if (isDirectChannel(channel)) this.direct.remove(channel, ws);
+    else ws.unsubscribe(channel);
+  }
+
   /**
-   * Closes every socket that receives `channel` live (joined its topic) with `code`: the
-   * node lost frames of the channel it could not heal, so those clients must resume with
-   * `since`. Topics are left first, so nothing after the hole reaches them. Scans all
-   * sockets: rare (a failed heal), never per frame.
+   * Closes every socket that receives `channel` live (joined its topic, or holds it) with
+   * `code`: the node lost frames of the channel it could not heal, so those clients must
+   * resume with `since`. Topics are left first, so nothing after the hole reaches them. Scans
+   * all sockets for a topic: rare (a failed heal), never per frame.
    */
   closeSubscribers(channel: ChannelName, code: number, reason: string): number {
     let n = this.sse?.closeSubscribers(channel, code, reason) ?? 0;
-    for (const ws of this.sockets.slice()) {
-      if (ws.getUserData().c.closed || !ws.isSubscribed(channel)) continue;
+    const held = isDirectChannel(channel) ? this.direct.of(channel) : undefined;
+    const receivers = !isDirectChannel(channel)
+      ? this.sockets.filter((ws) => ws.isSubscribed(channel))
+      : held === undefined
+        ? []
+        : Array.isArray(held)
+          ? [...(held as readonly WebSocket<SocketData>[])]
+          : [held as WebSocket<SocketData>];
+    for (const ws of receivers) {
+      if (ws.getUserData().c.closed) continue;
+      this.direct.remove(channel, ws);
       for (const topic of ws.getTopics()) ws.unsubscribe(topic);
       this.closeSocket(ws, code, reason);
       n++;
@@ -504,13 +556,13 @@ class UwsConnection implements ClientSocket {
 
   join(channel: ChannelName): void {
     if (this.closed) return;
-    this.ws.subscribe(channel);
+    this.transport.join(this.ws, channel);
     if (this.present) this.transport.presenceReports?.join(this.session!.clientId, channel);
   }
 
   leave(channel: ChannelName): void {
     if (this.closed) return;
-    this.ws.unsubscribe(channel);
+    this.transport.leave(this.ws, channel);
     if (this.present) this.transport.presenceReports?.leave(this.session!.clientId, channel);
   }
 
