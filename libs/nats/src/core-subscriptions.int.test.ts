@@ -14,10 +14,10 @@ class Recording extends CoreSubscription {
   closed = 0;
 
   constructor(
-    owner: SubscriptionTable,
+    protected readonly owner: SubscriptionTable,
     private readonly name: string,
   ) {
-    super(owner);
+    super();
   }
 
   get subject(): string {

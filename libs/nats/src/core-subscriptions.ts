@@ -23,7 +23,8 @@ export abstract class CoreSubscription {
   /** Messages received, counted by nats-core. */
   received = 0;
 
-  constructor(protected readonly owner: SubscriptionTable) {}
+  /** The table it is registered in (a getter, so a subclass that can reach it holds no copy). */
+  protected abstract get owner(): SubscriptionTable;
 
   /** The subject, read when the SUB is written (also when nats.js resends it after a reconnect). */
   abstract get subject(): string;

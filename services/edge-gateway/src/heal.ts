@@ -70,7 +70,8 @@ interface Held {
   excludeClient: string | undefined;
 }
 
-interface Healing {
+/** A heal in progress (opaque outside this module). */
+export interface Healing {
   trigger: HealTrigger;
   held: Held[];
   bytes: number;
@@ -79,7 +80,8 @@ interface Healing {
   frames: number;
 }
 
-interface ChannelState {
+/** What the healer keeps per channel. */
+export interface HealState {
   /** Position of the last message frame forwarded; ep undefined until the first one. */
   ep: string | undefined;
   seq: number;
@@ -89,7 +91,45 @@ interface ChannelState {
    * forwarded: frames at or below it may still be on their way and owed to subscribers that
    * started earlier, so they pass instead of being dropped, until a newer one comes.
    */
-  learned?: boolean;
+  learned: boolean;
+}
+
+/**
+ * Where the healer keeps each channel's HealState. The edge keeps it on the live channel's own
+ * record (subscriptions.ts), so a channel costs the node one record and one map entry, not
+ * two of each: a node holds a channel per user with a token. HealStateMap keeps them apart.
+ */
+export interface HealStates {
+  /** The channel's state, if it has one. */
+  get(channel: ChannelName): HealState | undefined;
+  /** The channel's state, made (no position yet) when it has none; undefined when it cannot have one (not live here). */
+  ensure(channel: ChannelName): HealState | undefined;
+  /** The channel left the node: its state is forgotten. */
+  forget(channel: ChannelName): void;
+  entries(): Iterable<[ChannelName, HealState]>;
+}
+
+/** HealStates in a map of their own: for a healer used on its own (unit tests). */
+export class HealStateMap implements HealStates {
+  private readonly states = new Map<ChannelName, HealState>();
+
+  get(channel: ChannelName): HealState | undefined {
+    return this.states.get(channel);
+  }
+
+  ensure(channel: ChannelName): HealState {
+    let st = this.states.get(channel);
+    if (!st) this.states.set(channel, (st = { ep: undefined, seq: 0, healing: undefined, learned: false }));
+    return st;
+  }
+
+  forget(channel: ChannelName): void {
+    this.states.delete(channel);
+  }
+
+  entries(): Iterable<[ChannelName, HealState]> {
+    return this.states.entries();
+  }
 }
 
 function isMessage(p: FramePosition | undefined): p is FramePosition & { seq: number; ep: string } {
@@ -99,7 +139,6 @@ function isMessage(p: FramePosition | undefined): p is FramePosition & { seq: nu
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class ChannelHealer implements ChannelPositions {
-  private readonly channels = new Map<string, ChannelState>();
   private readonly o: Required<HealOptions>;
   private running = 0;
   private readonly waiting: Array<() => void> = [];
@@ -110,6 +149,8 @@ export class ChannelHealer implements ChannelPositions {
   constructor(
     private readonly ports: HealPorts,
     options: HealOptions = {},
+    /** Where each channel's state is kept (the node's live channels); a map of its own by default. */
+    private readonly states: HealStates = new HealStateMap(),
   ) {
     this.o = { ...HEAL_DEFAULTS, ...options };
   }
@@ -125,8 +166,12 @@ export class ChannelHealer implements ChannelPositions {
       this.ports.forward(channel, frame, p, excludeClient);
       return;
     }
-    let st = this.channels.get(channel);
-    if (!st) this.channels.set(channel, (st = { ep: undefined, seq: 0, healing: undefined }));
+    const st = this.states.ensure(channel);
+    if (!st) {
+      // Not live here (any more): nobody downstream to heal for.
+      this.ports.forward(channel, frame, p, excludeClient);
+      return;
+    }
     if (st.learned) {
       if (p.ep === st.ep && p.seq <= st.seq) {
         this.ports.forward(channel, frame, p, excludeClient);
@@ -169,15 +214,15 @@ export class ChannelHealer implements ChannelPositions {
    * is called): every channel with a known position is healed from history.
    */
   reconnected(): void {
-    for (const [channel, st] of this.channels) {
+    for (const [channel, st] of this.states.entries()) {
       if (st.healing) st.healing.again = true;
-      else if (st.ep !== undefined) this.startHealing(channel as ChannelName, st, 'reconnect');
+      else if (st.ep !== undefined) this.startHealing(channel, st, 'reconnect');
     }
   }
 
   /** The last message frame forwarded on `channel` (or learned), read when a subscriber joins. */
   known(channel: ChannelName): StreamPosition | undefined {
-    const st = this.channels.get(channel);
+    const st = this.states.get(channel);
     return st?.ep === undefined ? undefined : { ep: st.ep, seq: st.seq };
   }
 
@@ -188,15 +233,26 @@ export class ChannelHealer implements ChannelPositions {
    * Ignored when the node knows better (it forwarded a message since).
    */
   learned(channel: ChannelName, position: StreamPosition): void {
-    if (this.channels.get(channel)?.ep !== undefined) return;
-    this.channels.set(channel, { ep: position.ep, seq: position.seq, healing: undefined, learned: true });
+    const st = this.states.ensure(channel);
+    if (!st || st.ep !== undefined) return;
+    st.ep = position.ep;
+    st.seq = position.seq;
+    st.healing = undefined;
+    st.learned = true;
   }
 
-  /** The channel lost its last local subscriber: forget it (a running heal stops). */
+  /**
+   * The channel lost its last local subscriber: forget it (a running heal stops). Called while
+   * its state is still in the store (LiveChannels calls it before the record goes).
+   */
   drop(channel: ChannelName): void {
-    const h = this.channels.get(channel)?.healing;
-    if (h) this.heldBytes -= h.bytes;
-    this.channels.delete(channel);
+    const st = this.states.get(channel);
+    if (st?.healing) {
+      this.heldBytes -= st.healing.bytes;
+      // A heal still running sees it is no longer current and stops.
+      st.healing = undefined;
+    }
+    this.states.forget(channel);
   }
 
   /** Bytes of live frames held by healing channels now. */
@@ -207,11 +263,11 @@ export class ChannelHealer implements ChannelPositions {
   /** Channels healing now. */
   get healing(): number {
     let n = 0;
-    for (const st of this.channels.values()) if (st.healing) n++;
+    for (const [, st] of this.states.entries()) if (st.healing) n++;
     return n;
   }
 
-  private startHealing(channel: ChannelName, st: ChannelState, trigger: HealTrigger): Healing {
+  private startHealing(channel: ChannelName, st: HealState, trigger: HealTrigger): Healing {
     const h: Healing = { trigger, held: [], bytes: 0, again: false, frames: 0 };
     st.healing = h;
     st.learned = false;
@@ -222,7 +278,7 @@ export class ChannelHealer implements ChannelPositions {
     return h;
   }
 
-  private hold(channel: ChannelName, st: ChannelState, h: Healing, frame: Uint8Array, position: Held['position'], excludeClient: string | undefined): void {
+  private hold(channel: ChannelName, st: HealState, h: Healing, frame: Uint8Array, position: Held['position'], excludeClient: string | undefined): void {
     // A copy: the delivered bytes are a view into the NATS read buffer.
     h.held.push({ frame: frame.slice(), position, excludeClient });
     h.bytes += frame.length;
@@ -232,11 +288,11 @@ export class ChannelHealer implements ChannelPositions {
     }
   }
 
-  private current(channel: ChannelName, st: ChannelState, h: Healing): boolean {
-    return this.channels.get(channel) === st && st.healing === h;
+  private current(channel: ChannelName, st: HealState, h: Healing): boolean {
+    return this.states.get(channel) === st && st.healing === h;
   }
 
-  private async run(channel: ChannelName, st: ChannelState, h: Healing): Promise<void> {
+  private async run(channel: ChannelName, st: HealState, h: Healing): Promise<void> {
     await this.acquireSlot();
     try {
       for (;;) {
@@ -265,7 +321,7 @@ export class ChannelHealer implements ChannelPositions {
    * Forwards stored frames after the channel's position, page by page, up to the first held
    * frame (or, with nothing held, the newest stored). True when done, else why it failed.
    */
-  private async fetch(channel: ChannelName, st: ChannelState, h: Healing): Promise<true | { reason: string; error?: unknown }> {
+  private async fetch(channel: ChannelName, st: HealState, h: Healing): Promise<true | { reason: string; error?: unknown }> {
     const deadline = Date.now() + this.o.retryForMs;
     let delay = 100;
     for (;;) {
@@ -302,7 +358,7 @@ export class ChannelHealer implements ChannelPositions {
   }
 
   /** Forwards held frames that follow on; false (keeping the rest) at a frame that jumps ahead. */
-  private flush(channel: ChannelName, st: ChannelState, h: Healing): boolean {
+  private flush(channel: ChannelName, st: HealState, h: Healing): boolean {
     while (h.held.length > 0) {
       const f = h.held[0]!;
       const p = f.position;
@@ -329,7 +385,7 @@ export class ChannelHealer implements ChannelPositions {
    * are (with their hole; the ring restarts and resuming taps fill it themselves), and the
    * newest becomes the channel's position.
    */
-  private abandon(channel: ChannelName, st: ChannelState, h: Healing, reason: string, error?: unknown): void {
+  private abandon(channel: ChannelName, st: HealState, h: Healing, reason: string, error?: unknown): void {
     st.healing = undefined;
     this.heldBytes -= h.bytes;
     this.ports.report?.({ channel, trigger: h.trigger, result: 'abandoned', frames: h.frames, reason, error });

@@ -17,6 +17,14 @@ const ANON_PREFIX = 'anon-';
 
 export type AuthFailure = { ok: false; code: number; reason: string };
 
+/** What the identities of one authenticator share: one object, not a copy in each. */
+interface RightsPolicy {
+  readonly defaults: NamespaceDefaults;
+  readonly groups: GroupLookup | undefined;
+  /** Added to a token's expiry (the tolerated clock skew). */
+  readonly toleranceMs: number;
+}
+
 /**
  * A connection's identity and rights: one object per connection, its own subject, and its
  * decisions a method on the prototype (not a closure per connection: an edge holds very many).
@@ -28,22 +36,24 @@ class Rights implements Identity, Subject {
     readonly user: string,
     readonly grants: Grants,
     readonly anonymous: Subject['anonymous'],
-    private readonly defaults: NamespaceDefaults,
-    private readonly groups: GroupLookup | undefined,
+    private readonly policy: RightsPolicy,
     personal: boolean,
-    readonly expiresAt: number | undefined,
+    /**
+     * The token's `exp` claim as it came, in seconds: a small integer, where the expiry in
+     * milliseconds would be a heap number of its own (16 B more per connection).
+     */
+    private readonly exp: number | undefined,
   ) {
     this.personal = personal ? personalChannel(user) : undefined;
   }
 
-  may(action: Action, channel: ChannelName): boolean {
-    return allowed(this, action, channel, this.defaults, this.groups);
+  get expiresAt(): number | undefined {
+    return this.exp === undefined ? undefined : this.exp * 1000 + this.policy.toleranceMs;
   }
-}
 
-/** Builds an identity from a subject and the namespace defaults. */
-export function identityOf(subject: Subject, defaults: NamespaceDefaults, o: { personal: boolean; expiresAt: number | undefined; groups?: GroupLookup | undefined }): Identity {
-  return new Rights(subject.user, subject.grants, subject.anonymous, defaults, o.groups, o.personal, o.expiresAt);
+  may(action: Action, channel: ChannelName): boolean {
+    return allowed(this, action, channel, this.policy.defaults, this.policy.groups);
+  }
 }
 
 /** Grants with no pattern: shared, since most tokens name none for one action or both. */
@@ -81,6 +91,7 @@ export interface AuthenticatorOptions {
  */
 export function createAuthenticator(settings: AuthSettings, o: AuthenticatorOptions = {}): Authenticate {
   const now = o.now ?? Date.now;
+  const policy: RightsPolicy = { defaults: settings.namespaces, groups: o.groups, toleranceMs: settings.clockToleranceMs };
   // One for every anonymous connection.
   const anonymous = settings.anonymous === undefined ? undefined : { actions: settings.anonymous };
   const jwks = settings.jwksUrl === undefined ? undefined : createRemoteJWKSet(settings.jwksUrl, { timeoutDuration: 5000 });
@@ -147,7 +158,7 @@ export function createAuthenticator(settings: AuthSettings, o: AuthenticatorOpti
   return async (token, clientId) => {
     if (token === undefined) {
       if (anonymous === undefined) return failure(CloseCode.Unauthorized, 'a token is required: send it in connect.token');
-      return { ok: true, identity: new Rights(`${ANON_PREFIX}${clientId}`, NO_GRANTS, anonymous, settings.namespaces, o.groups, false, undefined) };
+      return { ok: true, identity: new Rights(`${ANON_PREFIX}${clientId}`, NO_GRANTS, anonymous, policy, false, undefined) };
     }
     let payload: JWTPayload;
     try {
@@ -157,9 +168,9 @@ export function createAuthenticator(settings: AuthSettings, o: AuthenticatorOpti
     }
     const claims = grantsOf(payload);
     if (!claims.ok) return failure(CloseCode.Unauthorized, claims.reason);
-    // The connection lives as long as the token does, plus the tolerated clock skew.
-    const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 + settings.clockToleranceMs : undefined;
-    return { ok: true, identity: new Rights(claims.user, claims.grants, undefined, settings.namespaces, o.groups, true, expiresAt) };
+    // The connection lives as long as the token does, plus the tolerated clock skew (expiresAt).
+    const exp = typeof payload.exp === 'number' ? payload.exp : undefined;
+    return { ok: true, identity: new Rights(claims.user, claims.grants, undefined, policy, true, exp) };
   };
 }
 

@@ -75,6 +75,15 @@ process.exit(
       const healedFrames = new Counter({ name: 'cascade_edge_healed_frames_total', help: 'Frames fetched from history to fill lost live frames', registers: [metrics.registry] });
       // Live frames pass the healer (heal.ts), which fills what NATS lost from history, then
       // feed the channel's ring (and resuming connections' taps) and the local fan-out.
+      const channels = new LiveChannels(
+        new CoreSubscriptions(nc),
+        contract,
+        (channel, frame, excludeClient) => healer.live(channel, frame, excludeClient),
+        (channel) => {
+          healer.drop(channel);
+          recent.drop(channel);
+        },
+      );
       const healer = new ChannelHealer({
         forward: (channel, frame, position, excludeClient) => {
           recent.record(channel, frame, position);
@@ -93,16 +102,7 @@ process.exit(
           }
           else log.warn({ channel: r.channel, trigger: r.trigger, frames: r.frames, reason: r.reason, err: r.error }, 'channel could not be healed; its subscribers were closed to resume');
         },
-      });
-      const channels = new LiveChannels(
-        new CoreSubscriptions(nc),
-        contract,
-        (channel, frame, excludeClient) => healer.live(channel, frame, excludeClient),
-        (channel) => {
-          healer.drop(channel);
-          recent.drop(channel);
-        },
-      );
+      }, {}, channels.healStates);
       // nats.js resends the subscriptions itself on reconnect (before it reports it); what
       // was published meanwhile is healed from history. A second pass a moment later catches
       // a channel's last frames emitted while the resubscription was still settling (under

@@ -5,6 +5,7 @@
 import type { Msg } from '@nats-io/nats-core';
 import { CoreSubscription, Header, type Contract, type SubscriptionTable } from '@cascade/nats';
 import type { ChannelName } from '@cascade/protocol';
+import type { HealState, HealStates, Healing } from './heal.js';
 
 /**
  * The port sessions use. `acquire` resolves once the node receives every frame published
@@ -29,18 +30,26 @@ export type LocalDelivery = (channel: ChannelName, frame: Uint8Array, excludeCli
 /**
  * One live channel: its NATS subscription (a CoreSubscription: a few fields, not nats.js's
  * 1.3 KiB Subscription, since a node holds one per personal channel of every connection with
- * a token) and how many local subscriptions hold it.
+ * a token), how many local subscriptions hold it, and the healer's state for it (heal.ts).
  */
-class LiveChannel extends CoreSubscription {
+class LiveChannel extends CoreSubscription implements HealState {
   holders = 1;
   /** Until the node's SUB is confirmed (the flush); dropped then, so an idle channel holds no promise. */
   ready: Promise<void> | undefined;
+  ep: string | undefined = undefined;
+  seq = 0;
+  healing: Healing | undefined = undefined;
+  learned = false;
 
   constructor(
     private readonly hub: LiveChannels,
     readonly name: ChannelName,
   ) {
-    super(hub.subscriptions);
+    super();
+  }
+
+  protected get owner(): SubscriptionTable {
+    return this.hub.subscriptions;
   }
 
   /** Built when the SUB is written (and on nats.js's resend after a reconnect), not kept per channel. */
@@ -58,6 +67,26 @@ class LiveChannel extends CoreSubscription {
 
 const SETTLED = Promise.resolve();
 
+/** The node's live channels as the healer's store: a channel's state is on its own record, made and dropped with it. */
+class LiveHealStates implements HealStates {
+  constructor(private readonly live: Map<string, LiveChannel>) {}
+
+  get(channel: ChannelName): HealState | undefined {
+    return this.live.get(channel);
+  }
+
+  ensure(channel: ChannelName): HealState | undefined {
+    return this.live.get(channel);
+  }
+
+  /** Nothing to do: the state goes with the channel's record. */
+  forget(): void {}
+
+  entries(): Iterable<[ChannelName, HealState]> {
+    return this.live.entries() as Iterable<[ChannelName, HealState]>;
+  }
+}
+
 /**
  * Per channel one Map entry and one small NATS subscription record, nothing else: a node
  * holds one per user with a token (the personal channel), so what each costs counts.
@@ -66,12 +95,17 @@ export class LiveChannels implements ChannelHub {
   private readonly live = new Map<string, LiveChannel>();
   private subscribers = 0;
   private pendingFlush: Promise<void> | undefined;
+  /** The healer's per-channel state, kept on each channel's record (heal.ts). */
+  readonly healStates: HealStates = new LiveHealStates(this.live);
   constructor(
     /** The NATS connection's subscription table (CoreSubscriptions). */
     readonly subscriptions: SubscriptionTable,
     private readonly contract: Contract,
     private readonly deliver: LocalDelivery,
-    /** Called when a channel lost its last local subscriber (e.g. to drop its ring of recent frames). */
+    /**
+     * Called when a channel lost its last local subscriber (e.g. to drop its ring of recent
+     * frames), while its record (and heal state) is still there.
+     */
     private readonly idle?: (channel: ChannelName) => void,
   ) {}
 
@@ -112,8 +146,8 @@ export class LiveChannels implements ChannelHub {
     this.subscribers--;
     if (--entry.holders > 0) return;
     this.subscriptions.remove(entry);
-    this.live.delete(channel);
     this.idle?.(channel);
+    this.live.delete(channel);
   }
 
   /**
