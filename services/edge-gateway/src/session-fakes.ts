@@ -13,7 +13,7 @@ export class FakeSocket implements ClientSocket {
   send(frame: Uint8Array): void {
     this.sent.push(decode(frame));
   }
-  close(code: number, reason: string): void {
+  end(code: number, reason: string): void {
     this.closedWith = { code, reason };
   }
   join(ch: ChannelName): void {

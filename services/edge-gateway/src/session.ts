@@ -30,13 +30,14 @@ import type { RecentFrames } from './ring.js';
 import type { Clock, KeyedBuckets, Rate } from './rate-limit.js';
 import { admitPublish, SenderBucket } from './publish-admission.js';
 import type { Expiries, Expiring } from './expiry.js';
-import { SmallMap } from './small-map.js';
+import { smallGet, smallHas, smallKeys, smallRemove, smallSet, smallSize, type SmallMap } from './small-map.js';
 import { PresenceQueryError, presenceFailure, type PresenceMembersPort } from './presence-members.js';
 
 /** What a session needs from its WebSocket. Every method is a no-op once the socket closed. */
 export interface ClientSocket {
   send(frame: Uint8Array): void;
-  close(code: number, reason: string): void;
+  /** Closes the socket from the server side. */
+  end(code: number, reason: string): void;
   /** Start receiving the node's local fan-out of `channel`. */
   join(channel: ChannelName): void;
   leave(channel: ChannelName): void;
@@ -116,18 +117,27 @@ export class Session implements Expiring {
   private phase: Phase = 'connecting';
   private identity: Identity | undefined;
   /** Channels this connection is subscribed to, or is becoming subscribed to, with the token of that subscription. */
-  private readonly channels = new SmallMap<ChannelName, number>();
+  private channels: SmallMap<ChannelName, number> = undefined;
   private subscriptionTokens = 0;
   /** The connection's own publish rate, made at its first publish. */
   private rate: SenderBucket | undefined;
   /** Refreshes run one after another, so they take effect (and are answered) in the order sent. */
   private refreshes: Promise<void> | undefined;
 
+  private readonly socket: ClientSocket;
+
+  /**
+   * `socket`: the connection's socket; none when the session is its own (a transport's
+   * connection class that extends Session and implements ClientSocket: one object per
+   * connection instead of two).
+   */
   constructor(
     private readonly node: SessionNode,
-    private readonly socket: ClientSocket,
+    socket: ClientSocket | undefined,
     readonly clientId: string,
-  ) {}
+  ) {
+    this.socket = socket ?? (this as unknown as ClientSocket);
+  }
 
   get user(): string | undefined {
     return this.identity?.user;
@@ -135,11 +145,11 @@ export class Session implements Expiring {
 
   /** The channels subscribed to or being subscribed to (a copy). */
   get subscribedChannels(): ChannelName[] {
-    return this.channels.keys();
+    return smallKeys(this.channels);
   }
 
   get subscriptionCount(): number {
-    return this.channels.size;
+    return smallSize(this.channels);
   }
 
   get isOpen(): boolean {
@@ -204,14 +214,14 @@ export class Session implements Expiring {
     this.phase = 'closed';
     const at = this.identity?.expiresAt;
     if (at !== undefined) this.node.expiries.remove(this, at);
-    for (const ch of this.channels.keys()) this.node.hub.release(ch);
-    this.channels.clear();
+    for (const ch of smallKeys(this.channels)) this.node.hub.release(ch);
+    this.channels = undefined;
   }
 
   /** Closes the connection from the server side. */
   close(code: number, reason: string): void {
     if (this.phase === 'closed') return;
-    this.socket.close(code, reason);
+    this.socket.end(code, reason);
     this.closed();
   }
 
@@ -274,7 +284,7 @@ export class Session implements Expiring {
    */
   private async subscribePersonal(ch: ChannelName, since: StreamPosition | undefined): Promise<void> {
     const token = ++this.subscriptionTokens;
-    this.channels.set(ch, token);
+    this.channels = smallSet(this.channels, ch, token);
     try {
       await this.node.hub.acquire(ch);
     } catch (err) {
@@ -300,7 +310,7 @@ export class Session implements Expiring {
       history: resume.history,
       positions: resume.positions,
       target: {
-        current: () => (this.phase === 'authenticating' || this.phase === 'open') && this.channels.get(ch) === token,
+        current: () => (this.phase === 'authenticating' || this.phase === 'open') && smallGet(this.channels, ch) === token,
         reply: (r) => this.open(r.recovered === true ? { recovered: true } : { ...(r.recovered === false ? { recovered: false } : {}), ...r.position }),
         send: (frame) => socket.send(frame),
         join: () => socket.join(ch),
@@ -350,9 +360,9 @@ export class Session implements Expiring {
 
   private leaveForbidden(reason: string): void {
     const identity = this.identity!;
-    for (const ch of [...this.channels.keys()]) {
+    for (const ch of smallKeys(this.channels)) {
       if (ch === identity.personal || identity.may('subscribe', ch)) continue;
-      this.channels.delete(ch);
+      this.channels = smallRemove(this.channels, ch);
       this.socket.leave(ch);
       this.node.hub.release(ch);
       this.sendError(new ProtocolError(ErrorCode.PermissionDenied, `unsubscribed from ${ch}: ${reason}`), ch);
@@ -394,11 +404,11 @@ export class Session implements Expiring {
     // The node's copy of the name: this connection (and its presence record) keeps that one.
     if (this.node.hub.intern) f.ch = this.node.hub.intern(f.ch);
     if (!this.identity!.may('subscribe', f.ch)) return this.sendError(new ProtocolError(ErrorCode.PermissionDenied, `not allowed to subscribe to ${f.ch}`, f.id), f.ch);
-    if (this.channels.has(f.ch)) {
+    if (smallHas(this.channels, f.ch)) {
       this.sendError(new ProtocolError(ErrorCode.AlreadySubscribed, `already subscribed to ${f.ch}`, f.id), f.ch);
       return;
     }
-    if (this.channels.size >= this.node.limits.maxSubscriptions) {
+    if (smallSize(this.channels) >= this.node.limits.maxSubscriptions) {
       this.sendError(new ProtocolError(ErrorCode.SubscriptionLimit, `at most ${this.node.limits.maxSubscriptions} subscriptions per connection`, f.id), f.ch);
       return;
     }
@@ -406,12 +416,12 @@ export class Session implements Expiring {
     // token tells, after the await, whether this subscription is still the current one: an
     // unsubscribe or a close in between has already released it.
     const token = ++this.subscriptionTokens;
-    this.channels.set(f.ch, token);
+    this.channels = smallSet(this.channels, f.ch, token);
     try {
       await this.node.hub.acquire(f.ch);
     } catch (err) {
-      if (this.channels.get(f.ch) === token) {
-        this.channels.delete(f.ch);
+      if (smallGet(this.channels, f.ch) === token) {
+        this.channels = smallRemove(this.channels, f.ch);
         this.node.hub.release(f.ch);
       }
       this.node.onError?.(err, `subscribe ${f.ch}`);
@@ -425,7 +435,7 @@ export class Session implements Expiring {
     // nothing can fall between the two (no tap, no catch-up needed).
     const known = f.since || !resume ? undefined : resume.positions?.known(f.ch);
     if (resume && !known) return this.resume(f, token, resume);
-    if (this.channels.get(f.ch) === token) this.socket.join(f.ch);
+    if (smallGet(this.channels, f.ch) === token) this.socket.join(f.ch);
     // Without a history service `since` cannot be served: say so, so the client reloads.
     this.socket.send(encodeServerFrame(f.since ? { t: FrameType.Reply, id: f.id, recovered: false } : { t: FrameType.Reply, id: f.id, ...known }));
   }
@@ -444,7 +454,7 @@ export class Session implements Expiring {
       history: deps.history,
       positions: deps.positions,
       target: {
-        current: () => this.phase === 'open' && this.channels.get(f.ch) === token,
+        current: () => this.phase === 'open' && smallGet(this.channels, f.ch) === token,
         reply: (r) =>
           socket.send(
             encodeServerFrame(
@@ -477,8 +487,8 @@ export class Session implements Expiring {
       this.close(CloseCode.ServerError, `catch-up of ${f.ch} failed; reconnect and resume`);
       return;
     }
-    if (this.channels.get(f.ch) === token) {
-      this.channels.delete(f.ch);
+    if (smallGet(this.channels, f.ch) === token) {
+      this.channels = smallRemove(this.channels, f.ch);
       this.node.hub.release(f.ch);
     }
     this.sendError(new ProtocolError(ErrorCode.Unavailable, 'history is unavailable, cannot resume right now; retry', f.id), f.ch);
@@ -486,7 +496,7 @@ export class Session implements Expiring {
 
   /** A client's read of stored messages, e.g. to fill a gap it saw; only on subscribed channels. */
   private async history(f: InboundHistory): Promise<void> {
-    if (!this.channels.has(f.ch)) {
+    if (!smallHas(this.channels, f.ch)) {
       this.sendError(new ProtocolError(ErrorCode.NotSubscribed, `subscribe to ${f.ch} before reading its history`, f.id), f.ch);
       return;
     }
@@ -533,10 +543,11 @@ export class Session implements Expiring {
   }
 
   private unsubscribe(f: InboundUnsubscribe): void {
-    if (!this.channels.delete(f.ch)) {
+    if (!smallHas(this.channels, f.ch)) {
       this.sendError(new ProtocolError(ErrorCode.NotSubscribed, `not subscribed to ${f.ch}`, f.id), f.ch);
       return;
     }
+    this.channels = smallRemove(this.channels, f.ch);
     this.socket.leave(f.ch);
     this.node.hub.release(f.ch);
     this.socket.send(encodeServerFrame({ t: FrameType.Reply, id: f.id }));

@@ -110,7 +110,7 @@ export class Transport {
         // A socket being closed still holds its buffer until the client reads it: count it.
         bufferedBytes: (ws) => ws.getBufferedAmount(),
         closeSlow: (ws) => {
-          if (ws.getUserData().c.closed) return;
+          if (ws.getUserData().c.ended) return;
           o.metrics.drops.inc({ reason: 'slow_consumer' });
           // Stop queueing live frames first, so the close frame follows what is buffered and
           // the buffer stops growing while the client reads its way to it.
@@ -142,28 +142,26 @@ export class Transport {
         const protocol = req.getHeader('sec-websocket-protocol');
         const extensions = req.getHeader('sec-websocket-extensions');
         // uWS copies the user data's own properties onto its socket object: one property only,
-        // the connection (its state and the session's view of the socket).
-        res.upgrade<SocketData>({ c: new UwsConnection(this) }, key, protocol, extensions, context);
+        // the connection (its session and socket in one).
+        res.upgrade<SocketData>({ c: new UwsConnection(this, this.sessionNode, this.newClientId()) }, key, protocol, extensions, context);
       },
       open: (ws) => this.open(ws),
       message: (ws, message, isBinary) => {
         o.metrics.framesIn.inc();
         // The ArrayBuffer is only valid during this call; decoding copies what it keeps.
-        ws.getUserData().c.session?.receive(new Uint8Array(message), isBinary);
+        ws.getUserData().c.receive(new Uint8Array(message), isBinary);
       },
       close: (ws, code) => {
         o.metrics.disconnected(code);
         const data = ws.getUserData().c;
-        data.closed = true;
+        data.ended = true;
         clearTimeout(data.connectTimer);
         this.removeSocket(ws, data);
-        if (data.session) {
-          this.byClient.delete(data.session.clientId);
-          // uWS drops a closed socket's topics itself; the personal channels' holders are ours.
-          for (const ch of data.session.subscribedChannels) if (isDirectChannel(ch)) this.direct.remove(ch, ws);
-        }
-        data.session?.closed();
-        if (data.present && data.session) o.presence?.disconnect(data.session.clientId);
+        this.byClient.delete(data.clientId);
+        // uWS drops a closed socket's topics itself; the personal channels' holders are ours.
+        for (const ch of data.subscribedChannels) if (isDirectChannel(ch)) this.direct.remove(ch, ws);
+        data.closed();
+        if (data.present) o.presence?.disconnect(data.clientId);
       },
     });
     this.app.get('/healthz', (res) => {
@@ -302,7 +300,7 @@ export class Transport {
     if (this.connections >= this.o.maxConnections) {
       // Closed with a code rather than refused at the upgrade, so the client knows to try
       // another node later instead of seeing a bare HTTP error.
-      data.closed = true;
+      data.ended = true;
       this.o.metrics.drops.inc({ reason: 'connection_limit' });
       ws.end(CloseCode.ConnectionLimit, 'node full: try again later or another node');
       return;
@@ -310,11 +308,8 @@ export class Transport {
     data.index = this.sockets.length;
     this.sockets.push(ws);
     this.o.metrics.connectionsOpened.inc();
-    const clientId = this.newClientId();
-    const session = new Session(this.sessionNode, data, clientId);
-    data.session = session;
-    this.byClient.set(clientId, ws);
-    data.connectTimer = setTimeout(() => session.connectTimedOut(), this.o.connectTimeoutMs);
+    this.byClient.set(data.clientId, ws);
+    data.connectTimer = setTimeout(() => data.connectTimedOut(), this.o.connectTimeoutMs);
     data.connectTimer.unref();
   }
 
@@ -346,7 +341,7 @@ export class Transport {
   /** @internal for UwsConnection */
   async drained(ws: WebSocket<SocketData>, data: UwsConnection): Promise<void> {
     const low = this.o.maxBackpressureBytes / 4;
-    while (!data.closed && ws.getBufferedAmount() > low) await new Promise((r) => setTimeout(r, 5));
+    while (!data.ended && ws.getBufferedAmount() > low) await new Promise((r) => setTimeout(r, 5));
   }
 
   /**
@@ -369,7 +364,7 @@ export class Transport {
     }
     this.o.metrics.framesOut.inc(this.app.numSubscribers(channel) + sse);
     const sender = excludeClient === undefined ? undefined : this.byClient.get(excludeClient);
-    if (sender === undefined || sender.getUserData().c.closed || !sender.isSubscribed(channel)) {
+    if (sender === undefined || sender.getUserData().c.ended || !sender.isSubscribed(channel)) {
       this.app.publish(channel, frame, true, false);
       return;
     }
@@ -381,8 +376,8 @@ export class Transport {
   /** One live frame to one holder of a personal channel; 1 when it was sent. */
   private sendDirect(ws: WebSocket<SocketData>, frame: Uint8Array, excludeClient: string | undefined): number {
     const c = ws.getUserData().c;
-    if (c.closed) return 0;
-    if (excludeClient !== undefined && c.session?.clientId === excludeClient) {
+    if (c.ended) return 0;
+    if (excludeClient !== undefined && c.clientId === excludeClient) {
       const notice = skipNotice(frame);
       if (notice !== undefined) ws.send(notice, true);
       return 0;
@@ -420,7 +415,7 @@ export class Transport {
           ? [...(held as readonly WebSocket<SocketData>[])]
           : [held as WebSocket<SocketData>];
     for (const ws of receivers) {
-      if (ws.getUserData().c.closed) continue;
+      if (ws.getUserData().c.ended) continue;
       this.direct.remove(channel, ws);
       for (const topic of ws.getTopics()) ws.unsubscribe(topic);
       this.closeSocket(ws, code, reason);
@@ -433,9 +428,9 @@ export class Transport {
   revalidateUsers(users: ReadonlySet<string>, reason: string): void {
     this.sse?.revalidateUsers(users, reason);
     for (const ws of this.sockets) {
-      const session = ws.getUserData().c.session;
-      const user = session?.user;
-      if (user !== undefined && users.has(user)) session!.revalidate(reason);
+      const connection = ws.getUserData().c;
+      const user = connection.user;
+      if (user !== undefined && users.has(user)) connection.revalidate(reason);
     }
   }
 
@@ -493,19 +488,14 @@ export class Transport {
   }
 
   private closeSocket(ws: WebSocket<SocketData>, code: number, reason: string): void {
-    const data = ws.getUserData().c;
-    if (data.session) data.session.close(code, reason);
-    else if (!data.closed) {
-      data.closed = true;
-      ws.end(code, reason);
-    }
+    ws.getUserData().c.close(code, reason);
   }
 
   /** This node as the drain sees it (drain.ts). */
   drainTarget(): DrainTarget {
     const toConnection = (ws: WebSocket<SocketData>): DrainingConnection => ({
       advise: (delay) => {
-        if (!ws.getUserData().c.closed) ws.send(encodeServerFrame({ t: FrameType.Reconnect, delay, reason: 'server draining' }), true);
+        if (!ws.getUserData().c.ended) ws.send(encodeServerFrame({ t: FrameType.Reconnect, delay, reason: 'server draining' }), true);
       },
       close: (code, reason) => this.closeSocket(ws, code, reason),
     });
@@ -527,43 +517,51 @@ interface SocketData {
 }
 
 /**
- * One WebSocket connection: its state and the session's view of its socket, in one object. A class rather than an object of closures: its methods live once on the
- * prototype, which matters at hundreds of thousands of connections. Every method is a no-op
- * once the socket closed (uWS forbids touching a closed socket).
+ * One WebSocket connection: its session and that session's socket, in one object (a session
+ * is its own socket when given none; two objects were 32 B more per connection). A class rather
+ * than an object of closures: its methods live once on the prototype, which matters at hundreds
+ * of thousands of connections. Every socket method is a no-op once the socket closed (uWS
+ * forbids touching a closed socket).
  */
-class UwsConnection implements ClientSocket {
+class UwsConnection extends Session implements ClientSocket {
   /** Set when the socket opens (user data is made at the upgrade, before the socket exists). */
   ws!: WebSocket<SocketData>;
-  closed = false;
+  /** The socket closed, or is being closed by us: nothing more is sent. */
+  ended = false;
   /** The connection was reported to presence (it has an identity). */
   present = false;
   /** Its place in the transport's list of open sockets (-1: not in it). */
   index = -1;
-  session: Session | undefined = undefined;
   connectTimer: NodeJS.Timeout | undefined = undefined;
 
-  constructor(private readonly transport: Transport) {}
-
-  send(frame: Uint8Array): void {
-    if (!this.closed) this.transport.countSend(this.ws.send(frame, true));
+  constructor(
+    private readonly transport: Transport,
+    node: SessionNode,
+    clientId: string,
+  ) {
+    super(node, undefined, clientId);
   }
 
-  close(code: number, reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
+  send(frame: Uint8Array): void {
+    if (!this.ended) this.transport.countSend(this.ws.send(frame, true));
+  }
+
+  end(code: number, reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
     this.ws.end(code, reason.slice(0, 120));
   }
 
   join(channel: ChannelName): void {
-    if (this.closed) return;
+    if (this.ended) return;
     this.transport.join(this.ws, channel);
-    if (this.present) this.transport.presenceReports?.join(this.session!.clientId, channel);
+    if (this.present) this.transport.presenceReports?.join(this.clientId, channel);
   }
 
   leave(channel: ChannelName): void {
-    if (this.closed) return;
+    if (this.ended) return;
     this.transport.leave(this.ws, channel);
-    if (this.present) this.transport.presenceReports?.leave(this.session!.clientId, channel);
+    if (this.present) this.transport.presenceReports?.leave(this.clientId, channel);
   }
 
   drained(): Promise<void> {
@@ -575,7 +573,7 @@ class UwsConnection implements ClientSocket {
     clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
     this.present = true;
-    this.transport.presenceReports?.connect(this.session!.clientId, identity.user);
+    this.transport.presenceReports?.connect(this.clientId, identity.user);
   }
 }
 
