@@ -9,7 +9,7 @@ const frame = (seq: number, ep = 'e1') => encodeFrameWithPayload({ t: 103, ch, s
 const ephemeral = () => encodeFrameWithPayload({ t: 104, ch, ts: 1, from: 'u' }, encodeValue({ typing: true }));
 
 /** A channel's stored history (one epoch) and what the healer forwarded downstream. */
-function setup(o: HealOptions = {}) {
+function setup(o: HealOptions = {}, abandonDrops = false) {
   const stored: Uint8Array[] = [];
   let ep = 'e1';
   let first = 1;
@@ -47,7 +47,11 @@ function setup(o: HealOptions = {}) {
         out.push({ t: p!.t, seq: p!.seq, ep: p!.ep, ...(exclude ? { exclude } : {}) });
       },
       read: (r) => history.read(r),
-      abandon: (_c, reason) => abandoned.push(reason),
+      abandon: (c, reason) => {
+        abandoned.push(reason);
+        // As on the edge: closing the channel's subscribers releases it, and it leaves the node.
+        if (abandonDrops) healer.drop(c);
+      },
       report: (r) => reports.push(r),
       sleep: () => Promise.resolve(),
     },
@@ -228,8 +232,8 @@ describe('ChannelHealer', () => {
     expect(s.abandoned).toEqual([]);
   });
 
-  it('gives up when history is unreachable for too long: subscribers are told, then held frames go on', async () => {
-    const s = setup({ retryForMs: 0 });
+  /** Frame 1 live, 2 lost, history down while 3 arrives: the heal of 2 is abandoned. */
+  async function abandonedHeal(s: ReturnType<typeof setup>): Promise<void> {
     s.publish();
     s.publish(false);
     s.failReads(1);
@@ -237,11 +241,25 @@ describe('ChannelHealer', () => {
     await settle();
     await settle();
     expect(s.abandoned).toEqual(['history unreachable']);
+  }
+
+  it('gives up when history is unreachable for too long: subscribers are told, then held frames go on', async () => {
+    const s = setup({ retryForMs: 0 });
+    await abandonedHeal(s);
     expect(s.seqs()).toEqual([1, 3]);
     // The next frame continues from the held one.
     s.publish();
     expect(s.seqs()).toEqual([1, 3, 4]);
     expect(s.reports).toMatchObject([{ trigger: 'gap', result: 'abandoned' }]);
+  });
+
+  it('forwards nothing more of an abandoned heal once the channel has left the node', async () => {
+    const s = setup({ retryForMs: 0 }, true);
+    await abandonedHeal(s);
+    // The held frame 3 had nobody left to go to (its ring would have outlived the channel).
+    expect(s.seqs()).toEqual([1]);
+    expect(s.healer.held).toBe(0);
+    expect(s.healer.known(ch)).toBeUndefined();
   });
 
   it('gives up when history no longer reaches back (trimmed)', async () => {

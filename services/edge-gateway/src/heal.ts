@@ -390,6 +390,9 @@ export class ChannelHealer implements ChannelPositions {
     this.heldBytes -= h.bytes;
     this.ports.report?.({ channel, trigger: h.trigger, result: 'abandoned', frames: h.frames, reason, error });
     this.ports.abandon(channel, reason);
+    // Closing every subscriber may have released the channel: its held frames then have
+    // nobody to go to (and would start a ring for a channel no longer live here).
+    if (this.states.get(channel) !== st) return;
     for (const f of h.held) {
       const p = f.position;
       if (p.ep === st.ep && p.seq <= st.seq) continue;

@@ -95,7 +95,11 @@ export class LiveChannels implements ChannelHub {
   private readonly live = new Map<string, LiveChannel>();
   private subscribers = 0;
   private pendingFlush: Promise<void> | undefined;
-  /** The healer's per-channel state, kept on each channel's record (heal.ts). */
+  /**
+   * The healer's per-channel state, kept on each channel's record (heal.ts). A healer using it
+   * must be told when a channel goes (`drop`, from the `idle` callback): that is what releases
+   * the frames a running heal holds.
+   */
   readonly healStates: HealStates = new LiveHealStates(this.live);
   constructor(
     /** The NATS connection's subscription table (CoreSubscriptions). */
@@ -146,8 +150,13 @@ export class LiveChannels implements ChannelHub {
     this.subscribers--;
     if (--entry.holders > 0) return;
     this.subscriptions.remove(entry);
-    this.idle?.(channel);
-    this.live.delete(channel);
+    try {
+      this.idle?.(channel);
+    } finally {
+      // Never left behind: a record with no holders and no NATS subscription would be reused
+      // by the next acquire and receive nothing.
+      this.live.delete(channel);
+    }
   }
 
   /**
