@@ -28,6 +28,12 @@ describe('DirectChannels', () => {
     d.add(ch('user:u'), c);
     d.add(ch('user:u'), b);
     expect(holders(d, 'user:u')).toEqual([1, 2, 3]);
+    // A copy: removing while going through it leaves it whole.
+    const copy = d.copyOf(ch('user:u'));
+    for (const h of copy) d.remove(ch('user:u'), h);
+    expect(copy.map((h) => h.n)).toEqual([1, 2, 3]);
+    expect(d.count(ch('user:u'))).toBe(0);
+    for (const h of copy) d.add(ch('user:u'), h);
     expect(d.remove(ch('user:u'), b)).toBe(true);
     expect(d.remove(ch('user:u'), b)).toBe(false);
     expect(holders(d, 'user:u')).toEqual([1, 3]);

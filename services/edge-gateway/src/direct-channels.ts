@@ -52,6 +52,12 @@ export class DirectChannels<H extends object> {
     return this.holders.get(channel);
   }
 
+  /** The holders of `channel` as a new array, for the rare paths that change holders while going through them. */
+  copyOf(channel: ChannelName): H[] {
+    const held = this.holders.get(channel);
+    return held === undefined ? [] : Array.isArray(held) ? held.slice() : [held];
+  }
+
   /** How many connections hold `channel`. */
   count(channel: ChannelName): number {
     const held = this.holders.get(channel);

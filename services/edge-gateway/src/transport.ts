@@ -354,11 +354,11 @@ export class Transport {
     this.o.metrics.liveFrames.inc();
     const sse = this.sse?.deliver(channel, frame) ?? 0;
     if (isDirectChannel(channel)) {
+      // No array made per frame: most personal channels have one holder, kept without one.
       const held = this.direct.of(channel);
       let sent = 0;
-      if (held === undefined) sent = 0;
-      else if (!Array.isArray(held)) sent = this.sendDirect(held as WebSocket<SocketData>, frame, excludeClient);
-      else for (const ws of held as readonly WebSocket<SocketData>[]) sent += this.sendDirect(ws, frame, excludeClient);
+      if (Array.isArray(held)) for (const ws of held as readonly WebSocket<SocketData>[]) sent += this.sendDirect(ws, frame, excludeClient);
+      else if (held !== undefined) sent = this.sendDirect(held as WebSocket<SocketData>, frame, excludeClient);
       this.o.metrics.framesOut.inc(sent + sse);
       return;
     }
@@ -406,17 +406,10 @@ export class Transport {
    */
   closeSubscribers(channel: ChannelName, code: number, reason: string): number {
     let n = this.sse?.closeSubscribers(channel, code, reason) ?? 0;
-    const held = isDirectChannel(channel) ? this.direct.of(channel) : undefined;
-    const receivers = !isDirectChannel(channel)
-      ? this.sockets.filter((ws) => ws.isSubscribed(channel))
-      : held === undefined
-        ? []
-        : Array.isArray(held)
-          ? [...(held as readonly WebSocket<SocketData>[])]
-          : [held as WebSocket<SocketData>];
+    const receivers = isDirectChannel(channel) ? this.direct.copyOf(channel) : this.sockets.filter((ws) => ws.isSubscribed(channel));
     for (const ws of receivers) {
       if (ws.getUserData().c.ended) continue;
-      this.direct.remove(channel, ws);
+      this.leave(ws, channel);
       for (const topic of ws.getTopics()) ws.unsubscribe(topic);
       this.closeSocket(ws, code, reason);
       n++;
