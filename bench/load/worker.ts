@@ -221,6 +221,11 @@ process.on('disconnect', () => {
   closeAll();
   process.exit(0);
 });
+// Exit through process.exit so that exit hooks (the CPU profiler's preload) run.
+process.on('SIGTERM', () => {
+  closeAll();
+  process.exit(0);
+});
 setTimeout(() => {
   process.stderr.write(`bench worker ${process.pid}: maximum lifetime reached, exiting\n`);
   process.exit(3);

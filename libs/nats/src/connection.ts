@@ -2,6 +2,7 @@
 // change logged, so an operator sees a disruption in each service's log.
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { coalesceWritesPerTurn } from './write-coalescing.js';
 
 /** The logging the adapter needs (pino's Logger satisfies it). */
 export interface ConnectionLog {
@@ -36,7 +37,9 @@ export async function connectNats(o: ConnectOptions): Promise<NatsConnection> {
     // history append is a request) plus much of its GC. Errors keep their message and cause.
     noAsyncTraces: true,
   });
-  o.log.info({ server: nc.getServer(), version: nc.info?.version }, 'connected to NATS');
+  const coalesced = coalesceWritesPerTurn(nc);
+  o.log.info({ server: nc.getServer(), version: nc.info?.version, writesPerTurn: coalesced ? 'one' : 'per callback' }, 'connected to NATS');
+  if (!coalesced) o.log.warn({}, 'this nats.js version is not the one write coalescing was written for: one write per callback');
   void watchStatus(nc, o);
   return nc;
 }
