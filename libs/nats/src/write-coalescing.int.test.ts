@@ -113,7 +113,9 @@ describe('coalesceWritesPerTurn', () => {
 
   it('keeps flush() and request/reply working', async () => {
     const subject = uniqueName('echo');
-    reader.subscribe(subject, { callback: (_e, m) => m.respond(`re:${m.string()}`) });
+    reader.subscribe(subject, { callback: (_e, m) => {
+        m.respond(`re:${m.string()}`);
+      } });
     await reader.flush();
     const nc = await connect({ servers: nats.url });
     try {
