@@ -1,8 +1,9 @@
 // One write per event-loop turn, against a real nats-server: what separate callbacks of one
 // turn publish leaves in one transport write (a plain nats.js connection makes one per
 // callback), in order and complete; a full buffer still leaves at once; close() writes what
-// the turn produced before the socket goes; flush() and requests keep working.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// the turn produced before the socket goes; flush() and requests keep working; after the
+// server restarts, the reconnected connection resubscribes and still writes once per turn.
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer, uniqueName, type NatsServerFixture } from '@cascade/testing';
 import { coalesceWritesPerTurn } from './write-coalescing.js';
@@ -113,9 +114,11 @@ describe('coalesceWritesPerTurn', () => {
 
   it('keeps flush() and request/reply working', async () => {
     const subject = uniqueName('echo');
-    reader.subscribe(subject, { callback: (_e, m) => {
+    reader.subscribe(subject, {
+      callback: (_e, m) => {
         m.respond(`re:${m.string()}`);
-      } });
+      },
+    });
     await reader.flush();
     const nc = await connect({ servers: nats.url });
     try {
@@ -131,5 +134,48 @@ describe('coalesceWritesPerTurn', () => {
   it('leaves a connection of another shape alone', () => {
     expect(coalesceWritesPerTurn({} as NatsConnection)).toBe(false);
     expect(coalesceWritesPerTurn({ protocol: { flushPending() {} } } as unknown as NatsConnection)).toBe(false);
+  });
+});
+
+describe('coalesceWritesPerTurn across a reconnect', () => {
+  let server: NatsServerFixture;
+  beforeAll(async () => {
+    server = await startNatsServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('resubscribes after the server restarts and still sends a turn in one write, in order', async () => {
+    const nc = await connect({ servers: server.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+    try {
+      expect(coalesceWritesPerTurn(nc)).toBe(true);
+      const subject = uniqueName('coalesce.restart');
+      const got: string[] = [];
+      // The connection hears itself: its SUB and its PUBs both go through the coalesced path.
+      nc.subscribe(subject, { callback: (_e, m) => void got.push(m.string()) });
+      await nc.flush();
+      nc.publish(subject, 'before');
+      await vi.waitFor(() => expect(got).toEqual(['before']));
+
+      await server.restart();
+      await vi.waitFor(
+        async () => {
+          nc.publish(subject, 'after');
+          await nc.flush();
+          expect(got).toContain('after');
+        },
+        { timeout: 20_000, interval: 200 },
+      );
+
+      // The reconnect brought a new transport: count its writes from here.
+      const writes = countWrites(nc);
+      got.length = 0;
+      await publishFromSeparateCallbacks(nc, subject, 30);
+      expect(writes()).toBe(1);
+      await vi.waitFor(() => expect(got).toEqual(Array.from({ length: 30 }, (_, i) => String(i))));
+    } finally {
+      await nc.close();
+    }
   });
 });
