@@ -4,7 +4,8 @@
 import { Decoder } from '@msgpack/msgpack';
 import { ErrorCode, encodeValue, parseChannel, type ChannelName } from '@cascade/protocol';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { Requester } from './requests.js';
+import { PositionBatch, type BatchAnswer } from './position-batch.js';
+import { NoRespondersError, Requester } from './requests.js';
 import type { Contract } from './subjects.js';
 
 /** Most messages one read returns; larger `limit`s are refused, not clamped silently. */
@@ -24,7 +25,10 @@ function decodeValue(body: Uint8Array): { ok: true; frame: unknown } | { ok: fal
   }
 }
 
-export const HistoryVerb = { Read: 'read', Position: 'position' } as const;
+export const HistoryVerb = { Read: 'read', Position: 'position', Positions: 'positions' } as const;
+
+/** Channels one `positions` request names at most. */
+export const MAX_POSITIONS = 500;
 
 /**
  * read: messages of one channel, at most `limit`.
@@ -45,6 +49,11 @@ export interface HistoryReadRequest {
 
 export interface HistoryPositionRequest {
   ch: ChannelName;
+}
+
+/** positions: the position of each channel, answered in the same order (1 to MAX_POSITIONS distinct channels). */
+export interface HistoryPositionsRequest {
+  chs: ChannelName[];
 }
 
 /**
@@ -73,6 +82,11 @@ export type HistoryError = {
 } & Partial<HistoryPosition>;
 
 export type HistoryReply<T> = ({ ok: true } & T) | HistoryError;
+
+/** The reply to `positions`: one entry per channel asked, each as the `position` reply would be. */
+export interface HistoryPositionsResult {
+  positions: HistoryReply<HistoryPosition>[];
+}
 
 function isPlainMap(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
@@ -137,7 +151,23 @@ export function parsePositionRequest(body: Uint8Array): Parsed<HistoryPositionRe
   return ch.ok ? { ok: true, request: { ch: ch.ch } } : ch;
 }
 
-export function encodeHistoryMessage(value: HistoryReadRequest | HistoryPositionRequest | HistoryReply<unknown>): Uint8Array {
+/** Strictly validates a positions request: every channel valid, none twice, 1 to MAX_POSITIONS of them. */
+export function parsePositionsRequest(body: Uint8Array): Parsed<HistoryPositionsRequest> {
+  const m = decodeMap(body);
+  if (!m.ok) return m;
+  const chs = m.map['chs'];
+  if (!Array.isArray(chs) || chs.length < 1 || chs.length > MAX_POSITIONS) return bad(ErrorCode.BadRequest, `chs must be an array of 1 to ${MAX_POSITIONS} channels`);
+  const seen = new Set<ChannelName>();
+  for (let i = 0; i < chs.length; i++) {
+    const ch = parseChannel(chs[i]);
+    if (!ch.ok) return bad(ErrorCode.InvalidChannel, `chs[${i}]: ${ch.reason}`);
+    if (seen.has(ch.channel.name)) return bad(ErrorCode.BadRequest, `chs[${i}]: ${ch.channel.name} is named twice`);
+    seen.add(ch.channel.name);
+  }
+  return { ok: true, request: { chs: [...seen] } };
+}
+
+export function encodeHistoryMessage(value: HistoryReadRequest | HistoryPositionRequest | HistoryPositionsRequest | HistoryReply<unknown>): Uint8Array {
   return encodeValue(value);
 }
 
@@ -163,6 +193,22 @@ function decodeReply<T>(body: Uint8Array): HistoryReply<T> {
   return decoded.frame as HistoryReply<T>;
 }
 
+/** Checks a `positions` reply entry by entry: each a position or an error reply. */
+function parsePositionsResult(r: HistoryPositionsResult, count: number): Array<BatchAnswer<HistoryPosition>> {
+  const entries: unknown = (r as { positions?: unknown }).positions;
+  if (!Array.isArray(entries) || entries.length !== count) throw new Error(`history sent a positions reply without ${count} entries`);
+  return entries.map((e: unknown): BatchAnswer<HistoryPosition> => {
+    if (!isPlainMap(e)) throw new Error('history sent a positions entry that is not a map');
+    if (e['ok'] === true && typeof e['ep'] === 'string' && isSeq(e['seq']) && isSeq(e['first'])) {
+      return { ok: true, position: { ep: e['ep'], seq: e['seq'], first: e['first'] } };
+    }
+    if (e['ok'] === false && typeof e['code'] === 'number' && typeof e['msg'] === 'string') {
+      return { ok: false, error: new HistoryRequestError({ ok: false, code: e['code'], msg: e['msg'] }) };
+    }
+    throw new Error('history sent a positions entry that is neither a position nor an error');
+  });
+}
+
 /**
  * Calls the history service. Guarantees: resolves with the service's answer or throws
  * HistoryRequestError (the service refused: bad request, recovery impossible) or another
@@ -170,8 +216,10 @@ function decodeReply<T>(body: Uint8Array): HistoryReply<T> {
  */
 export class HistoryClient {
   // Every connect with a token asks for its personal channel's position: the requests go
-  // through one reply subscription (requests.ts), not nats.js's per-request machinery.
+  // through one reply subscription (requests.ts), not nats.js's per-request machinery, and
+  // the positions asked in one event-loop turn go as one `positions` request (position-batch.ts).
   private readonly requests: Requester;
+  private readonly positions: PositionBatch<HistoryPosition>;
 
   constructor(
     nc: NatsConnection,
@@ -179,17 +227,43 @@ export class HistoryClient {
     timeoutMs = 5000,
   ) {
     this.requests = new Requester(nc, timeoutMs);
+    this.positions = new PositionBatch<HistoryPosition>({
+      fetch: (chs) => this.fetchPositions(chs),
+      schedule: (flush) => setImmediate(flush),
+      maxBatch: MAX_POSITIONS,
+    });
   }
 
   async read(request: HistoryReadRequest): Promise<HistoryReadResult> {
     return this.call<HistoryReadResult>(HistoryVerb.Read, request);
   }
 
-  async position(ch: ChannelName): Promise<HistoryPosition> {
-    return this.call<HistoryPosition>(HistoryVerb.Position, { ch });
+  /** Sent at the end of the turn, with the other positions asked in it, as one request. */
+  position(ch: ChannelName): Promise<HistoryPosition> {
+    return this.positions.position(ch);
   }
 
-  private async call<T>(verb: string, request: HistoryReadRequest | HistoryPositionRequest): Promise<T> {
+  private async fetchPositions(chs: readonly ChannelName[]): Promise<Array<BatchAnswer<HistoryPosition>>> {
+    let result: HistoryPositionsResult;
+    try {
+      result = await this.call<HistoryPositionsResult>(HistoryVerb.Positions, { chs: [...chs] });
+    } catch (e) {
+      // A history service older than `positions` (a rolling upgrade) does not listen on it:
+      // ask it channel by channel, as before.
+      if (!(e instanceof NoRespondersError)) throw e;
+      return Promise.all(
+        chs.map((ch) =>
+          this.call<HistoryPosition>(HistoryVerb.Position, { ch }).then(
+            (position): BatchAnswer<HistoryPosition> => ({ ok: true, position }),
+            (error: Error): BatchAnswer<HistoryPosition> => ({ ok: false, error }),
+          ),
+        ),
+      );
+    }
+    return parsePositionsResult(result, chs.length);
+  }
+
+  private async call<T>(verb: string, request: HistoryReadRequest | HistoryPositionRequest | HistoryPositionsRequest): Promise<T> {
     const msg = await this.requests.request(this.contract.service('history', verb), encodeHistoryMessage(request));
     const reply = decodeReply<T>(msg.data);
     if (!reply.ok) throw new HistoryRequestError(reply);

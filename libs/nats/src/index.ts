@@ -53,16 +53,21 @@ export {
   HistoryRequestError,
   HistoryVerb,
   MAX_HISTORY_LIMIT,
+  MAX_POSITIONS,
   encodeHistoryMessage,
   parsePositionRequest,
+  parsePositionsRequest,
   parseReadRequest,
   type HistoryError,
   type HistoryPosition,
   type HistoryPositionRequest,
+  type HistoryPositionsRequest,
+  type HistoryPositionsResult,
   type HistoryReadRequest,
   type HistoryReadResult,
   type HistoryReply,
 } from './history-api.js';
+export { PositionBatch, type BatchAnswer, type PositionBatchOptions } from './position-batch.js';
 export {
   PRESENCE_EVENT_KINDS,
   PresenceDigest,

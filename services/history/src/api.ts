@@ -1,13 +1,15 @@
-// The history service's request-reply responder: `<prefix>.svc.history.read` and
-// `.position`, msgpack in and out (shapes in @cascade/nats history-api). Every request gets
+// The history service's request-reply responder: `<prefix>.svc.history.read`, `.position`
+// and `.positions` (many channels' positions in one request), msgpack in and out (shapes in @cascade/nats history-api). Every request gets
 // exactly one reply: a bad one an error reply, a failing store an Unavailable reply.
 import type { NatsConnection, Msg, Subscription } from '@nats-io/nats-core';
 import {
   HistoryVerb,
   encodeHistoryMessage,
   parsePositionRequest,
+  parsePositionsRequest,
   parseReadRequest,
   type Contract,
+  type HistoryPosition,
   type HistoryReply,
 } from '@cascade/nats';
 import { ErrorCode } from '@cascade/protocol';
@@ -19,7 +21,10 @@ export interface ApiLog {
 
 export interface ApiStats {
   reads: number;
+  /** Channel positions answered, by `position` and within `positions`. */
   positions: number;
+  /** `positions` requests (each naming one or more channels). */
+  batches: number;
   refused: number;
   failed: number;
 }
@@ -28,7 +33,7 @@ export interface ApiStats {
 const QUEUE = 'history';
 
 export class HistoryApi {
-  readonly stats: ApiStats = { reads: 0, positions: 0, refused: 0, failed: 0 };
+  readonly stats: ApiStats = { reads: 0, positions: 0, batches: 0, refused: 0, failed: 0 };
   private readonly subs: Subscription[] = [];
   private readonly inFlight = new Set<Promise<void>>();
 
@@ -51,6 +56,23 @@ export class HistoryApi {
       if (!parsed.ok) return parsed;
       this.stats.positions++;
       return this.query.position(parsed.request.ch);
+    });
+    this.serve(HistoryVerb.Positions, async (body) => {
+      const parsed = parsePositionsRequest(body);
+      if (!parsed.ok) return parsed;
+      this.stats.positions += parsed.request.chs.length;
+      this.stats.batches++;
+      // One channel's failing store read fails that entry only; the others are answered.
+      const positions = await Promise.all(
+        parsed.request.chs.map((ch) =>
+          this.query.position(ch).catch((err: unknown): HistoryReply<HistoryPosition> => {
+            this.stats.failed++;
+            this.log.warn({ err, ch }, 'history position failed');
+            return { ok: false, code: ErrorCode.Unavailable, msg: 'history is unavailable right now; retry' };
+          }),
+        ),
+      );
+      return { ok: true, positions };
     });
   }
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, encode } from '@msgpack/msgpack';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { Contract } from '@cascade/nats';
+import { Contract, HistoryClient, MAX_POSITIONS } from '@cascade/nats';
 import { parseChannel, type ChannelName } from '@cascade/protocol';
 import { startCascade, startNatsServer, TestWsClient, type CascadeSystem, type NatsServerFixture } from '@cascade/testing';
 
@@ -127,6 +127,61 @@ describe('history service over NATS', () => {
     }
     expect(await request('position', { ch: 'x y' })).toMatchObject({ ok: false, code: 103 });
     expect(await request('position', { ch: CH })).toMatchObject({ ok: true, seq: TOTAL });
+  });
+
+  it('tells many channels\' positions in one positions request, in the order asked', async () => {
+    expect(await request('positions', { chs: ['hist:never', CH] })).toEqual({
+      ok: true,
+      positions: [
+        { ok: true, ep: '', seq: 0, first: 0 },
+        { ok: true, ep, seq: TOTAL, first: TOTAL - 4 },
+      ],
+    });
+    const cases: Array<[unknown, number]> = [
+      [{}, 101],
+      [{ chs: [] }, 101],
+      [{ chs: CH }, 101],
+      [{ chs: [CH, CH] }, 101],
+      [{ chs: Array.from({ length: MAX_POSITIONS + 1 }, (_, i) => `user:${i}`) }, 101],
+      [{ chs: [CH, 'x y'] }, 103],
+    ];
+    for (const [body, code] of cases) expect(await request('positions', body), JSON.stringify(body).slice(0, 80)).toMatchObject({ ok: false, code });
+    expect((await request('positions', { chs: Array.from({ length: MAX_POSITIONS }, (_, i) => `user:${i}`) })).positions).toHaveLength(MAX_POSITIONS);
+  });
+
+  it('HistoryClient sends the positions asked in one turn as one request', async () => {
+    const seen: number[] = [];
+    const tap = nc.subscribe(`${system.prefix}.svc.history.>`, { callback: (_e, m) => seen.push((decode(m.data) as { chs?: unknown[] }).chs?.length ?? -1) });
+    await nc.flush();
+    const client = new HistoryClient(nc, contract);
+    const asked = [CH, ...Array.from({ length: 29 }, (_, i) => `user:batch-${i}`)].map(channel);
+    const positions = await Promise.all(asked.map((ch) => client.position(ch)));
+    expect(positions[0]).toEqual({ ep, seq: TOTAL, first: TOTAL - 4 });
+    for (const p of positions.slice(1)) expect(p).toEqual({ ep: '', seq: 0, first: 0 });
+    await nc.flush();
+    tap.unsubscribe();
+    expect(seen).toEqual([30]); // one positions request for 30 channels, no single position request
+  });
+
+  it('HistoryClient asks channel by channel when the history service does not answer positions', async () => {
+    // A history service of the version before `positions`: it serves `position` only.
+    const old = new Contract({ prefix: `${system.prefix}old`, partitions: 16 });
+    const asked: string[] = [];
+    const responder = nc.subscribe(`${old.prefix}.svc.history.position`, {
+      callback: (_e, m) => {
+        const { ch } = decode(m.data) as { ch: string };
+        asked.push(ch);
+        m.respond(encode(ch === 'user:gone' ? { ok: false, code: 103, msg: 'no such channel here' } : { ok: true, ep: 'e1', seq: ch.length, first: 1 }));
+      },
+    });
+    await nc.flush();
+    const client = new HistoryClient(nc, old);
+    const [a, b, gone] = await Promise.allSettled([client.position(channel('user:ab')), client.position(channel('user:abc')), client.position(channel('user:gone'))]);
+    responder.unsubscribe();
+    expect(a).toEqual({ status: 'fulfilled', value: { ep: 'e1', seq: 7, first: 1 } });
+    expect(b).toEqual({ status: 'fulfilled', value: { ep: 'e1', seq: 8, first: 1 } });
+    expect(gone).toMatchObject({ status: 'rejected', reason: { name: 'HistoryRequestError', message: 'no such channel here' } });
+    expect(asked.sort()).toEqual(['user:ab', 'user:abc', 'user:gone']);
   });
 });
 
