@@ -52,11 +52,6 @@ export class PositionBatch<P> {
     });
   }
 
-  /** Lookups waiting for the end of the turn (not yet sent). */
-  get queued(): number {
-    return this.waiting.size;
-  }
-
   private flush(): void {
     this.scheduled = false;
     const all = this.waiting;
@@ -73,33 +68,29 @@ export class PositionBatch<P> {
   }
 
   private send(channels: ChannelName[], waiters: Map<ChannelName, Waiter<P>[]>): void {
-    const settle = (i: number, answer: BatchAnswer<P> | undefined, failed?: Error) => {
-      for (const w of waiters.get(channels[i]!)!) {
-        if (failed) w.reject(failed);
-        else if (answer === undefined) w.reject(new Error(`the position reply has no answer for ${channels[i]}`));
-        else if (answer.ok) w.resolve(answer.position);
-        else w.reject(answer.error);
-      }
+    const failAll = (e: unknown) => {
+      const err = e instanceof Error ? e : new Error(String(e));
+      for (const ch of channels) for (const w of waiters.get(ch)!) w.reject(err);
     };
     let fetched: Promise<ReadonlyArray<BatchAnswer<P>>>;
     try {
       fetched = this.o.fetch(channels);
     } catch (e) {
-      fetched = Promise.reject(e);
+      failAll(e);
+      return;
     }
-    fetched.then(
-      (answers) => {
-        if (answers.length !== channels.length) {
-          const e = new Error(`the position reply has ${answers.length} answers for ${channels.length} channels`);
-          for (let i = 0; i < channels.length; i++) settle(i, undefined, e);
-          return;
+    fetched.then((answers) => {
+      if (answers.length !== channels.length) {
+        failAll(new Error(`the position reply has ${answers.length} answers for ${channels.length} channels`));
+        return;
+      }
+      channels.forEach((ch, i) => {
+        const answer = answers[i]!;
+        for (const w of waiters.get(ch)!) {
+          if (answer.ok) w.resolve(answer.position);
+          else w.reject(answer.error);
         }
-        for (let i = 0; i < channels.length; i++) settle(i, answers[i]);
-      },
-      (e: unknown) => {
-        const err = e instanceof Error ? e : new Error(String(e));
-        for (let i = 0; i < channels.length; i++) settle(i, undefined, err);
-      },
-    );
+      });
+    }, failAll);
   }
 }

@@ -1,6 +1,7 @@
 // The history service's request-reply responder: `<prefix>.svc.history.read`, `.position`
-// and `.positions` (many channels' positions in one request), msgpack in and out (shapes in @cascade/nats history-api). Every request gets
-// exactly one reply: a bad one an error reply, a failing store an Unavailable reply.
+// and `.positions` (many channels' positions in one request), msgpack in and out (shapes in
+// @cascade/nats history-api). Every request gets exactly one reply: a bad one an error
+// reply, a failing store an Unavailable reply.
 import type { NatsConnection, Msg, Subscription } from '@nats-io/nats-core';
 import {
   HistoryVerb,

@@ -151,7 +151,11 @@ describe('history service over NATS', () => {
 
   it('HistoryClient sends the positions asked in one turn as one request', async () => {
     const seen: number[] = [];
-    const tap = nc.subscribe(`${system.prefix}.svc.history.>`, { callback: (_e, m) => seen.push((decode(m.data) as { chs?: unknown[] }).chs?.length ?? -1) });
+    const tap = nc.subscribe(`${system.prefix}.svc.history.>`, {
+      callback: (_e, m) => {
+        seen.push((decode(m.data) as { chs?: unknown[] }).chs?.length ?? -1);
+      },
+    });
     await nc.flush();
     const client = new HistoryClient(nc, contract);
     const asked = [CH, ...Array.from({ length: 29 }, (_, i) => `user:batch-${i}`)].map(channel);
