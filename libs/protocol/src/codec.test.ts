@@ -13,6 +13,7 @@ import {
   encodeFrameWithPayload,
   encodeServerFrame,
   encodeValue,
+  framesDecodeWithTextDecoder,
 } from './codec.js';
 import { FrameType, type ServerFrame } from './frames.js';
 
@@ -330,5 +331,36 @@ describe('history frame (t:7)', () => {
       expect(r.ok, JSON.stringify(frame)).toBe(false);
       if (!r.ok) expect(r.error.code).toBe(code);
     }
+  });
+});
+
+describe('frame strings decode with TextDecoder, exactly as msgpack would', () => {
+  const plain = (bytes: Uint8Array) => decode(bytes);
+
+  it('uses the TextDecoder path with the installed msgpack (the edge warns at start-up otherwise)', () => {
+    expect(framesDecodeWithTextDecoder).toBe(true);
+  });
+
+  it('gives the same strings as msgpack for every length and script, keys and values alike', () => {
+    const samples = ['', 'a', 'x'.repeat(31), 'x'.repeat(32), 'é'.repeat(100), '日本語'.repeat(50), '\u{1F600}'.repeat(60), '\uFEFFbom first', 'y'.repeat(300)];
+    for (const s of samples) {
+      const frame = { t: 1, token: s, client: s.slice(0, 20), [`k${s.slice(0, 40)}`]: [s, { inner: s }] };
+      const bytes = encode(frame);
+      expect(decodeValue(bytes)).toEqual({ ok: true, frame: plain(bytes) });
+    }
+  });
+
+  it('still refuses truncated strings and declared lengths past the frame', () => {
+    const bytes = encode({ t: 1, token: 'z'.repeat(120) });
+    expect(decodeValue(bytes.subarray(0, bytes.length - 5)).ok).toBe(false);
+    // str8 header announcing 200 bytes inside a 12-byte frame (past maxStrLength of the frame's size)
+    const r = decodeClientFrame(Uint8Array.of(0x82, 0xa1, 0x74, 0x01, 0xa5, 0x74, 0x6f, 0x6b, 0x65, 0x6e, 0xd9, 200));
+    expect(r.ok).toBe(false);
+  });
+
+  it('turns malformed UTF-8 into U+FFFD, as msgpack does above 200 bytes', () => {
+    // fixstr of 3 bytes: 'a', a lone continuation byte, 'b'
+    const r = decodeValue(Uint8Array.of(0xa3, 0x61, 0x80, 0x62));
+    expect(r).toEqual({ ok: true, frame: 'a\uFFFDb' });
   });
 });

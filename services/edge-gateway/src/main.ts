@@ -2,7 +2,7 @@
 // the uWebSockets.js transport.
 import { ConfigError, loadConfig } from '@cascade/config';
 import { runService } from '@cascade/service';
-import { CloseCode } from '@cascade/protocol';
+import { CloseCode, framesDecodeWithTextDecoder } from '@cascade/protocol';
 import { Counter } from 'prom-client';
 import { CoreSubscriptions, EdgePresenceLink, GroupMembership, GroupsClient, HistoryClient, edgeIdOf } from '@cascade/nats';
 import { authConfig, authSettings, type AuthSettings } from './auth-config.js';
@@ -61,6 +61,7 @@ process.exit(
       if (auth.anonymous) log.info({ anonymous: [...auth.anonymous] }, 'connections without a token are accepted as anonymous (EDGE_ANONYMOUS)');
       if (runtime === 'native') log.info({ uws: runtime }, 'uWebSockets.js native binary loaded');
       else log.warn({ uws: runtime }, 'uWebSockets.js runs its slow JavaScript fallback: the native binary did not load');
+      if (!framesDecodeWithTextDecoder) log.warn('client frames decode their strings with msgpack\'s slower JavaScript decoder: this @msgpack/msgpack version is not the one the protocol codec was checked against');
       let transport: Transport | undefined = undefined;
       const recent = new RecentFrames(config.ringSize);
       const history = new HistoryClient(nc, contract, config.historyTimeout);
