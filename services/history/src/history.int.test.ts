@@ -1,12 +1,17 @@
 // The history service against a real nats-server: reads forward and backward with pages,
 // positions, refusals of positions that cannot be continued (retention of 5 messages per
-// channel here), bad requests; the same through the edge's HTTP API and WebSocket frames.
+// channel here), bad requests, one channel's failing store read inside a `positions` request
+// (the service's parts in-process on the same server, one store read made to fail); the same
+// through the edge's HTTP API and WebSocket frames.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, encode } from '@msgpack/msgpack';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Contract, HistoryClient, MAX_POSITIONS } from '@cascade/nats';
 import { parseChannel, type ChannelName } from '@cascade/protocol';
+import { HistoryApi } from './api.js';
+import { HistoryQuery } from './query.js';
+import { JetStreamHistoryStore } from './store.js';
 import { startCascade, startNatsServer, TestWsClient, type CascadeSystem, type NatsServerFixture } from '@cascade/testing';
 
 let nats: NatsServerFixture;
@@ -186,6 +191,44 @@ describe('history service over NATS', () => {
     expect(b).toEqual({ status: 'fulfilled', value: { ep: 'e1', seq: 8, first: 1 } });
     expect(gone).toMatchObject({ status: 'rejected', reason: { name: 'HistoryRequestError', message: 'no such channel here' } });
     expect(asked.sort()).toEqual(['user:ab', 'user:abc', 'user:gone']);
+  });
+
+  it('answers the other channels of a positions request when one channel\'s store read fails', async () => {
+    // The service's parts on the test's NATS, reading the system's history stream, with the
+    // store read of one channel failing (as a JetStream get can), serving its own subjects.
+    const broken = channel('hist:broken');
+    class OneChannelFails extends JetStreamHistoryStore {
+      override async bounds(ch: ChannelName) {
+        if (ch === broken) throw new Error('JetStream read of hist:broken failed');
+        return super.bounds(ch);
+      }
+    }
+    const own = new Contract({ prefix: `${system.prefix}inj`, partitions: 16 });
+    const warned: object[] = [];
+    const api = new HistoryApi(nc, own, new HistoryQuery(new OneChannelFails(nc, await jetstreamManager(nc), contract)), { warn: (o) => warned.push(o) });
+    api.start();
+    await nc.flush();
+    try {
+      const reply = decode((await nc.request(`${own.prefix}.svc.history.positions`, encode({ chs: [CH, 'hist:broken', 'hist:never'] }), { timeout: 5000 })).data);
+      expect(reply).toEqual({
+        ok: true,
+        positions: [
+          { ok: true, ep, seq: TOTAL, first: TOTAL - 4 },
+          { ok: false, code: 110, msg: 'history is unavailable right now; retry' },
+          { ok: true, ep: '', seq: 0, first: 0 },
+        ],
+      });
+      expect(api.stats).toMatchObject({ batches: 1, positions: 3, failed: 1 });
+      expect(warned).toEqual([expect.objectContaining({ ch: 'hist:broken' })]);
+      // Through the edge's client: the lookups of one turn are one request; only the broken one fails.
+      const client = new HistoryClient(nc, own);
+      const [a, b] = await Promise.allSettled([client.position(channel(CH)), client.position(broken)]);
+      expect(a).toEqual({ status: 'fulfilled', value: { ep, seq: TOTAL, first: TOTAL - 4 } });
+      expect(b).toMatchObject({ status: 'rejected', reason: { name: 'HistoryRequestError', reply: { code: 110 } } });
+      expect(api.stats.batches).toBe(2);
+    } finally {
+      await api.stop();
+    }
   });
 });
 
