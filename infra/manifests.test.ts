@@ -217,7 +217,7 @@ function dockerfileProblems(text: string, wsDirs: string[]): string[] {
     problems.push('CMD is not ["sh", "-c", "..."]');
   } else {
     if (!argv[2].includes('services/${SERVICE}/src/main.ts')) problems.push('CMD does not run services/${SERVICE}/src/main.ts');
-    if (!/\bexec node --import tsx\b/.test(argv[2])) problems.push('CMD does not exec node --import tsx (SIGTERM must reach node)');
+    if (!/\bexec node --import @cascade\/ts-loader\b/.test(argv[2])) problems.push('CMD does not exec node --import @cascade/ts-loader (SIGTERM must reach node)');
   }
   return problems;
 }
@@ -438,10 +438,10 @@ function k8sProblems(objects: Json[], baseEnv: Env, natsReplicas: number): strin
     // The image's USER is a name; the kubelet refuses runAsNonRoot unless the uid is numeric.
     if (!(Number.isInteger(sc.runAsUser) && sc.runAsUser > 0)) problems.push(`${where}: runAsUser is not a non-zero uid`);
     if (c.securityContext?.readOnlyRootFilesystem !== true) problems.push(`${where}: readOnlyRootFilesystem is not true`);
-    // tsx writes its cache to /tmp: a read-only root needs a writable volume there.
+    // A read-only root keeps /tmp writable for diagnostics (node --report, heap snapshots).
     const tmp = (c.volumeMounts ?? []).find((m: Json) => m.mountPath === '/tmp');
     const vol = (pod.volumes ?? []).find((v: Json) => v.name === tmp?.name);
-    if (!vol?.emptyDir) problems.push(`${where}: /tmp is not a writable emptyDir (tsx cannot start)`);
+    if (!vol?.emptyDir) problems.push(`${where}: /tmp is not a writable emptyDir (no room for diagnostics)`);
   }
   for (const s of readdirSync(join(ROOT, 'services'))) if (!services.has(s)) problems.push(`no Deployment runs ${s}`);
 

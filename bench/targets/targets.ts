@@ -115,7 +115,7 @@ async function startPeer(name: TargetName, file: string, dialect: Target['dialec
         await spawnServer({
           name,
           cmd: process.execPath,
-          args: ['--import', GC_PRELOAD, '--import', 'tsx', join(PEER_DIR, file)],
+          args: ['--import', GC_PRELOAD, '--import', '@cascade/ts-loader', join(PEER_DIR, file)],
           env: { ...env, PORT: String(port), ...(o.auth ? { PEER_JWT_SECRET: BENCH_SECRET } : {}) },
           core: SERVER_CORE,
           ready: /peer ready/,

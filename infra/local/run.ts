@@ -289,7 +289,7 @@ function serviceEnv(natsUrl: string, edgePort: number, demoDir: string | undefin
 
 async function startServices(env: NodeJS.ProcessEnv): Promise<void> {
   const waits = SERVICES.map(async (s) => {
-    const proc = start(s.dir, tag(s.short, s.color), process.execPath, [...(s.nodeArgs ?? []), '--import', 'tsx', join('services', s.dir, 'src', 'main.ts')], env);
+    const proc = start(s.dir, tag(s.short, s.color), process.execPath, [...(s.nodeArgs ?? []), '--import', '@cascade/ts-loader', join('services', s.dir, 'src', 'main.ts')], env);
     services.push(proc);
     // runService logs "<displayName> ready"; the directory names equal the display names.
     const outcome = await Promise.race([

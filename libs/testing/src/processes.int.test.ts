@@ -6,7 +6,7 @@ import { spawnService } from './index.js';
 const echoEntry = fileURLToPath(new URL('./test-fixtures/echo-service.ts', import.meta.url));
 const crashEntry = fileURLToPath(new URL('./test-fixtures/crash-service.mjs', import.meta.url));
 
-it('runs a .ts entry through tsx, waits for ready and captures stdout and stderr', async () => {
+it('runs a .ts entry through the TypeScript loader, waits for ready and captures stdout and stderr', async () => {
   await using svc = await spawnService({
     name: 'echo',
     entry: echoEntry,

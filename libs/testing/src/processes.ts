@@ -1,4 +1,4 @@
-// Runs a service entry file (.ts via tsx, or .mjs) as a child process and watches its output.
+// Runs a service entry file (.ts via @cascade/ts-loader, or .mjs) as a child process and watches its output.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { isAbsolute } from 'node:path';
@@ -36,11 +36,12 @@ const DEFAULT_TIMEOUT_MS = 20_000;
 const DEFAULT_STOP_MS = 5_000;
 const WAIT_OUTPUT_MS = 10_000;
 
-// An absolute URL lets the child load tsx whatever its cwd is.
-let tsxLoader: string | undefined;
-function tsxLoaderUrl(): string {
-  tsxLoader ??= pathToFileURL(createRequire(`${repoRoot()}/package.json`).resolve('tsx')).href;
-  return tsxLoader;
+// An absolute URL lets the child load the loader whatever its cwd is. Services run through
+// @cascade/ts-loader, as in production (the Dockerfile), not tsx (libs/ts-loader/hooks.mjs says why).
+let tsLoader: string | undefined;
+function tsLoaderUrl(): string {
+  tsLoader ??= pathToFileURL(createRequire(`${repoRoot()}/package.json`).resolve('@cascade/ts-loader')).href;
+  return tsLoader;
 }
 
 function tail(text: string, lines = 40): string {
@@ -50,7 +51,7 @@ function tail(text: string, lines = 40): string {
 export async function spawnService(o: SpawnServiceOptions): Promise<ServiceProcess> {
   if (!isAbsolute(o.entry)) throw new Error(`spawnService(${o.name}): entry must be an absolute path, got ${o.entry}`);
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const child = spawn(process.execPath, ['--import', tsxLoaderUrl(), o.entry, ...(o.args ?? [])], {
+  const child = spawn(process.execPath, ['--import', tsLoaderUrl(), o.entry, ...(o.args ?? [])], {
     cwd: o.cwd ?? repoRoot(),
     env: { ...process.env, ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,7 +4,7 @@
 // token when --token, and subscribes to one shared channel, like bench's idle scenario), and
 // reports the server's RSS and V8 heap growth per connection, measured after a full GC.
 //
-//   node --import tsx services/edge-gateway/src/memory-probe.ts [--n 5000] [--token] [--raw]
+//   node --import @cascade/ts-loader services/edge-gateway/src/memory-probe.ts [--n 5000] [--token] [--raw]
 //        [--snapshot <dir>]   (also heap snapshots before/after, and what grew, by constructor)
 //        [--edge <main.ts>]   (another checkout's edge, e.g. `git archive` of an older commit)
 //        [--alloc]            (where the server allocates while the second half connects,
@@ -140,8 +140,8 @@ async function probe(): Promise<void> {
   const env = {
     MEMORY_PROBE_ROLE: 'agent',
     MEMORY_PROBE_FILE: file,
-    // tsx first: the agent is TypeScript too.
-    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${import.meta.resolve('tsx')} --import ${import.meta.url}`.trim(),
+    // The loader first: the agent is TypeScript too.
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${import.meta.resolve('@cascade/ts-loader')} --import ${import.meta.url}`.trim(),
   };
   const stops: Array<() => Promise<unknown>> = [];
   let pid: number;
@@ -149,7 +149,7 @@ async function probe(): Promise<void> {
   try {
     if (raw) {
       const port = await freePort();
-      const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot(), 'bench/peers/uws-server.ts')], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, ['--import', '@cascade/ts-loader', join(repoRoot(), 'bench/peers/uws-server.ts')], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
       stops.push(async () => child.kill('SIGKILL'));
       await new Promise<void>((resolve, reject) => {
         child.stdout!.on('data', (d: Buffer) => d.toString().includes('peer ready') && resolve());
@@ -187,7 +187,7 @@ async function probe(): Promise<void> {
       for (let i = 0; i < 600 && !existsSync(file); i++) await sleep(100);
       return JSON.parse(readFileSync(file, 'utf8')) as Usage;
     };
-    const c: ChildProcess = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname], {
+    const c: ChildProcess = spawn(process.execPath, ['--import', '@cascade/ts-loader', new URL(import.meta.url).pathname], {
       env: { ...process.env, MEMORY_PROBE_ROLE: 'clients', MEMORY_PROBE_URL: url, MEMORY_PROBE_N: String(n), MEMORY_PROBE_RAW: raw ? '1' : '0', ...(token ? { MEMORY_PROBE_SECRET: secret } : {}) },
       stdio: ['pipe', 'pipe', 'inherit'],
     });

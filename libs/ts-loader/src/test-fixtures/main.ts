@@ -1,0 +1,31 @@
+// What the loader test runs: a .ts entry importing a .ts module by its .js name and a
+// workspace package, printing what the test checks.
+import { area, type Shape } from './dep.js';
+import { isValidChannel } from '@cascade/protocol';
+
+function outer(): () => number {
+  const inner = (): number => 1;
+  return inner;
+}
+
+class Counter {
+  count = 0;
+  readonly label: string;
+  constructor(label: string) {
+    this.label = label;
+  }
+}
+
+const shape: Shape = { side: 3 };
+console.log(JSON.stringify({
+  area: area(shape),
+  channel: isValidChannel('chat:a'),
+  innerName: outer().name,
+  nameHelper: outer.toString().includes('__name'),
+  fields: Object.keys(new Counter('c')),
+}));
+if (process.argv[2] === 'throw') {
+  type Padding = { a: number };
+  const p: Padding = { a: 1 };
+  throw new Error(`thrown on purpose ${p.a}`); // line 30: the test finds it in the stack
+}
