@@ -2,7 +2,7 @@
 // it decides what jose decides (same payload, or a refusal of the same kind); whatever it
 // passes back (NOT_PLAIN) jose handles.
 import { createHmac } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { errors, jwtVerify, SignJWT, type JWTVerifyOptions } from 'jose';
 import { Hs256Verifier, NOT_PLAIN, type ClaimRules } from './hs256.js';
 
@@ -135,5 +135,22 @@ describe('HS256 on node:crypto decides as jose does', () => {
     expect(viaFast(raw('{"alg":"HS256","crit":["b64"],"b64":false}', JSON.stringify(good)), base)).toBe(NOT_PLAIN);
     expect(viaFast(raw('{"alg":"HS512"}', JSON.stringify(good)), base)).toBe(NOT_PLAIN);
     expect(viaFast(`${plain(good)}=`, base)).toBe(NOT_PLAIN);
+  });
+
+  it('decodes a plain header once per verifier, and still checks every signature and claim', () => {
+    const v = new Hs256Verifier(SECRET);
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      expect(v.verify(plain(good), base)).toEqual(good);
+      expect(parse).toHaveBeenCalledTimes(2); // header and claims
+      expect(v.verify(plain({ ...good, sub: 'bob' }), base)).toMatchObject({ sub: 'bob' });
+      expect(parse).toHaveBeenCalledTimes(3); // the claims only
+    } finally {
+      parse.mockRestore();
+    }
+    // The remembered header does not let a bad signature, a bad claim or an unusual header through.
+    expect(() => v.verify(plain(good, OTHER), base)).toThrow(errors.JWSSignatureVerificationFailed);
+    expect(() => v.verify(plain({ sub: 'alice', exp: NOW - 1 }), base)).toThrow(errors.JWTExpired);
+    expect(v.verify(raw('{"alg":"HS512"}', JSON.stringify(good)), base)).toBe(NOT_PLAIN);
   });
 });

@@ -33,8 +33,12 @@ function json(segment: string, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** Distinct plain header segments remembered (a few issuers and key ids; more are decoded each time). */
+const MAX_PLAIN_HEADERS = 64;
+
 export class Hs256Verifier {
   private readonly key: KeyObject;
+  private readonly plainHeaders = new Set<string>();
 
   constructor(secret: Uint8Array) {
     this.key = createSecretKey(secret);
@@ -54,9 +58,14 @@ export class Hs256Verifier {
     // Base64url without padding or stray characters only: Buffer's decoder would skip junk
     // that jose refuses, so such tokens go to jose.
     if (!B64URL.test(h) || !B64URL.test(p) || !B64URL.test(s)) return NOT_PLAIN;
-    const header = json(h, 'JWS Protected Header');
-    for (const k in header) if (k !== 'alg' && k !== 'typ' && k !== 'kid') return NOT_PLAIN;
-    if (header['alg'] !== 'HS256') return NOT_PLAIN;
+    if (!this.plainHeaders.has(h)) {
+      const header = json(h, 'JWS Protected Header');
+      for (const k in header) if (k !== 'alg' && k !== 'typ' && k !== 'kid') return NOT_PLAIN;
+      if (header['alg'] !== 'HS256') return NOT_PLAIN;
+      // Whether a header segment is plain depends on its text alone, and an issuer sends the
+      // same one in every token: remembered, it is not decoded and parsed per connect.
+      if (this.plainHeaders.size < MAX_PLAIN_HEADERS) this.plainHeaders.add(h);
+    }
     const expected = createHmac('sha256', this.key).update(token.slice(0, last)).digest();
     const given = Buffer.from(s, 'base64url');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new errors.JWSSignatureVerificationFailed();
