@@ -20,7 +20,7 @@ describe('@cascade/ts-loader', () => {
     const r = run(MAIN);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({ area: 9, channel: true, fields: ['count', 'label'] });
+    expect(JSON.parse(r.out)).toMatchObject({ area: 9, channel: true, fields: ['count', 'declared'] });
   });
 
   it('emits no __name helper: function names are the ones the engine infers', () => {
@@ -33,7 +33,7 @@ describe('@cascade/ts-loader', () => {
     const r = run(MAIN, 'throw');
     expect(r.code).not.toBe(0);
     expect(r.err).toContain('thrown on purpose 1');
-    expect(r.err).toMatch(/test-fixtures\/main\.ts:30:\d+/);
+    expect(r.err).toMatch(/test-fixtures\/main\.ts:29:\d+/);
   });
 
   it('fails clearly on a module that does not exist', () => {

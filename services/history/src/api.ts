@@ -32,6 +32,8 @@ export interface ApiStats {
 
 /** Instances share the load through one queue group: each request is answered by one of them. */
 const QUEUE = 'history';
+/** The reply to a request, or a `positions` entry, whose store read failed. */
+const UNAVAILABLE: HistoryReply<never> = { ok: false, code: ErrorCode.Unavailable, msg: 'history is unavailable right now; retry' };
 
 export class HistoryApi {
   readonly stats: ApiStats = { reads: 0, positions: 0, batches: 0, refused: 0, failed: 0 };
@@ -69,7 +71,7 @@ export class HistoryApi {
           this.query.position(ch).catch((err: unknown): HistoryReply<HistoryPosition> => {
             this.stats.failed++;
             this.log.warn({ err, ch }, 'history position failed');
-            return { ok: false, code: ErrorCode.Unavailable, msg: 'history is unavailable right now; retry' };
+            return UNAVAILABLE;
           }),
         ),
       );
@@ -102,7 +104,7 @@ export class HistoryApi {
     } catch (err) {
       this.stats.failed++;
       this.log.warn({ err, subject: msg.subject }, 'history request failed');
-      reply = { ok: false, code: ErrorCode.Unavailable, msg: 'history is unavailable right now; retry' };
+      reply = UNAVAILABLE;
     }
     if (!msg.reply) return;
     try {
